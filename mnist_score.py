@@ -1,0 +1,130 @@
+"""Sample-quality figures for gan_mnist.py that need no network: a classifier score and a
+Fréchet distance, both measured with a small MNIST classifier trained here.
+
+- classifier score: exp(mean KL(p(y|x) || p(y))) over generated images x; from 1 (all one
+  class, or no class at all) to 10 (every image a confident digit, the ten in equal numbers).
+  The Inception Score of Salimans et al. (2016), with an MNIST classifier in Inception's place.
+- Fréchet distance: between Gaussians fitted to the classifier's hidden features of the
+  generated images and of the 10,000 test images (FID, Heusel et al. 2017, likewise); 0 is best.
+
+The classifier (784 -> 512 -> 128 -> 10, ReLU) is trained TF1 style on the training images only
+and cached as a .npz of its weights; scoring itself runs in numpy. Real training images scored
+the same way give the ceiling a generator can reach.
+"""
+import itertools
+import os
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+LAYERS = [784, 512, 128, 10]
+CLASSIFIER_EPOCHS = 10
+
+
+def forward(weights, images):
+    """Hidden features (N x 128) and class probabilities (N x 10) of images in [-1, 1]."""
+    h = np.maximum(images @ weights['w0'] + weights['b0'], 0)
+    features = np.maximum(h @ weights['w1'] + weights['b1'], 0)
+    logits = features @ weights['w2'] + weights['b2']
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return features, e / e.sum(axis=1, keepdims=True)
+
+
+def train_classifier(mnist, epochs=CLASSIFIER_EPOCHS, seed=0):
+    """Train the classifier on mnist.train (images in [0, 1], one-hot labels); return its weights
+    as numpy arrays, with its accuracy on mnist.test under 'test_accuracy'."""
+    images = (mnist.train.images - 0.5) / 0.5
+    rng = np.random.default_rng(seed)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        tf.set_random_seed(seed)
+        x = tf.placeholder(tf.float32, (None, 784))
+        y = tf.placeholder(tf.float32, (None, 10))
+        keep = tf.placeholder_with_default(1.0, ())
+        params, h = {}, x
+        with tf.variable_scope('C'):
+            for i, (n_in, n_out) in enumerate(itertools.pairwise(LAYERS)):
+                params[f'w{i}'] = tf.get_variable(f'C_w{i}', [n_in, n_out],
+                                                  initializer=tf.glorot_uniform_initializer())
+                params[f'b{i}'] = tf.get_variable(f'C_b{i}', [n_out],
+                                                  initializer=tf.zeros_initializer())
+                h = tf.matmul(h, params[f'w{i}']) + params[f'b{i}']
+                if i < len(LAYERS) - 2:
+                    h = tf.nn.dropout(tf.nn.relu(h), rate=1 - keep)
+        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=h))
+        optim = tf.train.AdamOptimizer(1e-3).minimize(loss)
+        sess.run(tf.global_variables_initializer())
+        for _ in range(epochs):
+            order = rng.permutation(len(images))
+            for i in range(0, len(images) - 99, 100):
+                batch = order[i:i + 100]
+                sess.run(optim, {x: images[batch], y: mnist.train.labels[batch], keep: 0.8})
+        weights = sess.run(params)
+    _, probs = forward(weights, (mnist.test.images - 0.5) / 0.5)
+    weights['test_accuracy'] = np.float32(np.mean(probs.argmax(1) == mnist.test.labels.argmax(1)))
+    return weights
+
+
+def load_classifier(mnist, cache_path):
+    """The cached classifier, or a new one trained (and cached) when the cache is missing or
+    damaged."""
+    try:
+        with np.load(cache_path) as cache:
+            weights = {name: cache[name] for name in cache.files}
+        if all(weights[f'w{i}'].shape == (n_in, n_out)
+               for i, (n_in, n_out) in enumerate(itertools.pairwise(LAYERS))):
+            return weights
+        print(f'{cache_path} holds a classifier of another shape; training a new one')
+    except FileNotFoundError:
+        print(f'training the MNIST classifier for the quality figures (once; cached in {cache_path})')
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        print(f'{cache_path} is damaged ({type(e).__name__}); training a new classifier')
+    weights = train_classifier(mnist)
+    print(f"classifier test accuracy: {weights['test_accuracy']:.4f}")
+    try:
+        tmp = cache_path + '.part.npz'
+        np.savez(tmp, **weights)
+        os.replace(tmp, cache_path)
+    except OSError as e:
+        print(f'could not cache the classifier in {cache_path} ({e.strerror}); it is retrained next time')
+    return weights
+
+
+def classifier_score(probs):
+    """exp of the mean KL divergence between p(y|x) and p(y)."""
+    p_y = probs.mean(axis=0, keepdims=True)
+    kl = np.sum(probs * (np.log(probs + 1e-12) - np.log(p_y + 1e-12)), axis=1)
+    return float(np.exp(kl.mean()))
+
+
+def frechet_distance(features_a, features_b):
+    """Fréchet distance between Gaussians fitted to two sets of features (rows are samples):
+    |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^1/2)."""
+    mu_a, mu_b = features_a.mean(axis=0), features_b.mean(axis=0)
+    cov_a = np.cov(features_a, rowvar=False)
+    cov_b = np.cov(features_b, rowvar=False)
+    # tr (S_a S_b)^1/2 = sum of the square roots of the eigenvalues of S_a^1/2 S_b S_a^1/2,
+    # a symmetric matrix, so numpy's eigh suffices and scipy is not needed
+    values, vectors = np.linalg.eigh(cov_a)
+    sqrt_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a), 0, None)).sum()
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+
+
+def score_images(images, mnist, cache_path):
+    """Figures for generated images (N x 784 in [-1, 1]), and the same for N real training
+    images: the ceiling."""
+    weights = load_classifier(mnist, cache_path)
+    test_features, _ = forward(weights, (mnist.test.images - 0.5) / 0.5)
+    features, probs = forward(weights, images)
+    real_features, real_probs = forward(weights, (mnist.train.images[:len(images)] - 0.5) / 0.5)
+    return {'classifier_score': classifier_score(probs),
+            'frechet_distance': frechet_distance(features, test_features),
+            'real_classifier_score': classifier_score(real_probs),
+            'real_frechet_distance': frechet_distance(real_features, test_features)}
+
+
+def describe(figures, epoch, n):
+    return (f"epoch {epoch}, {n} samples: classifier score {figures['classifier_score']:.2f} "
+            f"(real images: {figures['real_classifier_score']:.2f}, at most 10), "
+            f"Fréchet distance {figures['frechet_distance']:.2f} "
+            f"(real images: {figures['real_frechet_distance']:.2f}, 0 is best)")
