@@ -186,7 +186,8 @@ def read_idx(path, magic, shape):
                          f"number {magic}. Delete it to download it again, or copy the original.")
     dims = struct.unpack(f'>{ndim}I', raw[4:header])
     if dims[1:] != shape:
-        raise InputError(f"{path} holds items of shape {dims[1:]}, not {shape}.")
+        raise InputError(f"{path} holds items of shape {dims[1:]}, not {shape}: it is not the "
+                         f"MNIST file of that name. Replace it with the original.")
     if len(raw) - header != int(np.prod(dims)):
         raise InputError(f"{path} is truncated or padded: its header promises {dims[0]} items "
                          f"({int(np.prod(dims))} bytes), it holds {len(raw) - header} bytes. "
@@ -457,6 +458,13 @@ class StopRequest:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def epoch_batches(train_set, rng):
+    """One epoch's batches: consecutive slices as in the reference, of a fresh permutation when
+    shuffle is on. The images that do not fill a last batch sit the epoch out."""
+    images = train_set[rng.permutation(len(train_set))] if shuffle else train_set
+    return [images[i * batch_size:(i + 1) * batch_size] for i in range(len(images) // batch_size)]
+
+
 def train(sess, g, mnist, train_set):
     saver = tf.train.Saver(max_to_keep=keep_checkpoints, save_relative_paths=True)
     rng = np.random.default_rng(seed)
@@ -494,14 +502,12 @@ def train(sess, g, mnist, train_set):
     epoch = start_epoch
     for epoch in range(start_epoch, train_epoch):
         bar.set_description(f'epoch {epoch + 1}/{train_epoch}')
-        epoch_set = train_set[rng.permutation(len(train_set))] if shuffle else train_set
         D_losses, G_losses = [], []
         epoch_start_time = time.time()
-        for iter in range(n_batches):
+        for iter, x_ in enumerate(epoch_batches(train_set, rng)):
             step = epoch * n_batches + iter
             summarize = step % summary_every == 0
             # update discriminator
-            x_ = epoch_set[iter * batch_size:(iter + 1) * batch_size]
             z_ = rng.standard_normal((batch_size, 100), dtype=np.float32)
             fetches = [g.D_loss, g.D_optim] + ([g.D_summary] if summarize else [])
             loss_d_, _, *summary_d = sess.run(fetches, {g.x: x_, g.z: z_, g.drop_out: keep_prob})
