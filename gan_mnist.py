@@ -93,7 +93,7 @@ def apply_overrides(args):
             if isinstance(default, float) and type(value) is int:
                 value = float(value)
         if type(value) is not type(default):
-            raise InputError(f"--{name}={text} is not a {type(default).__name__} "
+            raise InputError(f"--{name}={text} is not of type {type(default).__name__} "
                              f"(the default is {default!r}). Settings: {valid}.")
         globals()[name] = value
 

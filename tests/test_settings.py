@@ -28,16 +28,17 @@ def test_settings_are_the_plain_names_at_the_top():
     ('--epochs=3', "unknown setting '--epochs=3'"),
     ('train_epoch=3', "unknown setting 'train_epoch=3'"),
     ('--train_epoch', '--train_epoch needs a value'),
-    ('--train_epoch=three', '--train_epoch=three is not a int'),
-    ('--batch_size=1.5', '--batch_size=1.5 is not a int'),
-    ('--lr=fast', '--lr=fast is not a float'),
-    ('--shuffle=1', '--shuffle=1 is not a bool'),
+    ('--train_epoch=three', '--train_epoch=three is not of type int'),
+    ('--batch_size=1.5', '--batch_size=1.5 is not of type int'),
+    ('--lr=fast', '--lr=fast is not of type float'),
+    ('--shuffle=1', '--shuffle=1 is not of type bool'),
 ])
 def test_bad_overrides_name_the_setting_and_list_the_valid_ones(arg, says):
     with pytest.raises(InputError) as error:
         apply_overrides([arg])
     assert says in str(error.value)
-    assert 'batch_size, lr, train_epoch' in str(error.value)
+    if 'needs a value' not in says:
+        assert 'batch_size, lr, train_epoch' in str(error.value)
 
 
 @pytest.mark.parametrize('name, value', [
