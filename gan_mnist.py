@@ -155,12 +155,12 @@ def maybe_download(train_dir, url=None):
     for name in missing:
         print(f'downloading {url}{name}')
         try:
-            os.makedirs(train_dir, exist_ok=True)
             with urllib.request.urlopen(url + name, timeout=60) as response:
                 data = response.read()
             if hashlib.md5(data).hexdigest() != MNIST_FILES[name]:
                 raise OSError(f'{name} arrived with md5 {hashlib.md5(data).hexdigest()}, '
                               f'not the published {MNIST_FILES[name]}')
+            os.makedirs(train_dir, exist_ok=True)
             with replaced_atomically(os.path.join(train_dir, name)) as tmp, open(tmp, 'wb') as f:
                 f.write(data)
         except (OSError, ValueError) as e:  # URLError, HTTPError and socket timeouts are OSErrors
@@ -353,7 +353,9 @@ def save_pickle(obj, path):
 
 def save_gif(frames, path):
     with replaced_atomically(path) as tmp:
-        iio.imwrite(tmp, np.stack(frames), extension='.gif', duration=200, loop=0)  # 5 fps
+        # 5 fps, as the reference; optimize=False keeps one 256-gray palette for every frame,
+        # without which Pillow reads a later frame in another mode than the first
+        iio.imwrite(tmp, np.stack(frames), extension='.gif', duration=200, loop=0, optimize=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -656,6 +658,7 @@ def main(args):
         if not resume:
             clear_run()
     tf.disable_eager_execution()
+    tf.logging.set_verbosity(tf.logging.ERROR)  # compat.v1 calls warn that they are compat.v1
     with tf.Graph().as_default(), tf.Session() as sess:
         g = build_graph()
         if sample:

@@ -44,7 +44,6 @@ def variables_read_by(tensor):
 
 
 def test_variable_names_and_shapes(graph):
-    _, _, g = graph
     assert {v.name: tuple(v.shape.as_list()) for v in tf.trainable_variables()} == SHAPES
 
 

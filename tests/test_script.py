@@ -1,0 +1,305 @@
+"""gan_mnist.py end to end, as a subprocess on tiny data: every output and its contents,
+interrupts and resume, sampling, evaluation, and a table of bad inputs."""
+import glob
+import hashlib
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from conftest import ROOT, run_script, write_idx
+
+import gan_mnist
+
+tf = gan_mnist.tf
+FAST = ['--batch_size=50', '--eval_samples=0']
+
+
+def load_hist(results):
+    with open(os.path.join(results, 'train_hist.pkl'), 'rb') as f:
+        return pickle.load(f)
+
+
+def snapshot(*folders):
+    """Every file under the folders with the md5 of its bytes."""
+    files = {}
+    for folder in folders:
+        for path in glob.glob(os.path.join(folder, '**', '*'), recursive=True):
+            if os.path.isfile(path):
+                with open(path, 'rb') as f:
+                    files[path] = hashlib.md5(f.read()).hexdigest()
+    return files
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_mnist, tmp_path_factory):
+    """A finished 2-epoch run on tiny data, scored with 200 samples: (results, CompletedProcess)."""
+    results = str(tmp_path_factory.mktemp('trained'))
+    done = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=2',
+                      '--batch_size=50', '--eval_samples=200', '--summary_every=10')
+    assert done.returncode == 0, done.stderr[-2000:]
+    return results, done
+
+
+def test_two_epochs_print_the_references_lines(trained):
+    _, done = trained
+    assert '[1/2] - ptime: ' in done.stdout and '[2/2] - ptime: ' in done.stdout
+    assert 'loss_d: ' in done.stdout and ', loss_g: ' in done.stdout
+    assert 'Avg per epoch ptime: ' in done.stdout and 'total 2 epochs ptime: ' in done.stdout
+    assert 'Training finish!... save training results' in done.stdout
+    assert 'classifier score' in done.stdout and 'Fréchet distance' in done.stdout
+    assert 'Traceback' not in done.stderr
+
+
+def test_every_output_file_and_its_contents(trained):
+    results, _ = trained
+    for kind in ('Fixed_results', 'Random_results'):
+        for epoch in (1, 2):
+            grid = iio.imread(os.path.join(results, kind, f'MNIST_GAN_{epoch}.png'))
+            assert grid.shape[:2] == (500, 500)  # 5x5 inches at 100 dpi, as the reference
+        assert sorted(os.listdir(os.path.join(results, kind))) == ['MNIST_GAN_1.png', 'MNIST_GAN_2.png']
+    fixed = [iio.imread(os.path.join(results, 'Fixed_results', f'MNIST_GAN_{e}.png')) for e in (1, 2)]
+    assert not np.array_equal(fixed[0], fixed[1])  # the generator learned between epochs
+    frames = iio.imread(os.path.join(results, 'generation_animation.gif'), index=None)
+    assert frames.shape == (2, 500, 500)
+    assert np.array_equal(frames[1], fixed[1][..., 0])  # the GIF shows the Fixed grids
+    assert iio.imread(os.path.join(results, 'MNIST_GAN_train_hist.png')).shape[:2] == (480, 640)
+    hist = load_hist(results)
+    assert {'D_losses', 'G_losses', 'per_epoch_ptimes', 'total_ptime', 'scores'} <= set(hist)
+    assert len(hist['D_losses']) == len(hist['G_losses']) == len(hist['per_epoch_ptimes']) == 2
+    assert np.all(np.isfinite(hist['D_losses'])) and np.all(np.isfinite(hist['G_losses']))
+    assert len(hist['total_ptime']) == 1 and hist['total_ptime'][0] >= sum(hist['per_epoch_ptimes'])
+    assert hist['scores'][0]['epoch'] == 2 and 1 <= hist['scores'][0]['classifier_score'] <= 10
+    assert hist['scores'][0]['frechet_distance'] >= 0
+
+
+def test_tensorboard_holds_loss_scalars_and_the_fixed_grid(trained):
+    results, _ = trained
+    tags = {}
+    for path in glob.glob(os.path.join(results, 'tensorboard', 'events.out.tfevents*')):
+        for event in tf.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append((event.step, value.WhichOneof('value')))
+    assert [step for step, _ in tags['loss/D']] == list(range(0, 80, 10))  # 40 steps an epoch
+    assert {kind for _, kind in tags['loss/G']} == {'simple_value'}
+    assert [kind for _, kind in tags['fixed_noise_grid/image/0']] == ['image', 'image']
+    assert 'quality/frechet_distance' in tags
+
+
+def test_checkpoints_are_kept_with_the_run_state(trained):
+    results, _ = trained
+    names = os.listdir(os.path.join(results, 'checkpoints'))
+    assert {'checkpoint', 'gan-2.index', 'run-2.pkl', 'gan-1.index', 'run-1.pkl'} <= set(names)
+    with open(os.path.join(results, 'checkpoints', 'run-2.pkl'), 'rb') as f:
+        state = pickle.load(f)
+    assert state['epoch'] == 2 and state['fixed_z'].shape == (25, 100)
+    assert state['settings']['batch_size'] == 50 and len(state['train_hist']['D_losses']) == 2
+
+
+def test_sample_writes_an_array_and_a_grid(trained):
+    results, _ = trained
+    done = run_script(f'--results_dir={results}', '--sample=60')
+    assert done.returncode == 0, done.stderr[-2000:]
+    samples = np.load(os.path.join(results, 'samples.npy'))
+    assert samples.shape == (60, 784) and samples.dtype == np.float32
+    assert samples.min() >= -1 and samples.max() <= 1 and samples.std() > 0.01
+    assert iio.imread(os.path.join(results, 'samples.png')).shape[:2] == (500, 500)
+
+
+def test_evaluate_prints_both_figures_and_the_ceiling(trained, tiny_mnist):
+    results, _ = trained
+    done = run_script(f'--results_dir={results}', f'--data_dir={tiny_mnist}', '--evaluate=300')
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert 'epoch 2, 300 samples: classifier score' in done.stdout
+    assert 'real images:' in done.stdout and 'Fréchet distance' in done.stdout
+
+
+def test_extending_a_finished_run_and_rerunning_it(trained, tiny_mnist, tmp_path):
+    results = str(tmp_path / 'r')
+    shutil.copytree(trained[0], results)
+    again = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=2', *FAST)
+    assert again.returncode == 0 and 'already holds 2 trained epochs' in again.stdout
+    more = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3', *FAST)
+    assert more.returncode == 0, more.stderr[-2000:]
+    assert 'resuming from epoch 2 of 3' in more.stdout and '[3/3]' in more.stdout
+    assert '[2/3]' not in more.stdout
+    hist, before = load_hist(results), load_hist(trained[0])
+    assert hist['D_losses'][:2] == before['D_losses'] and len(hist['D_losses']) == 3
+    assert len(iio.imread(os.path.join(results, 'generation_animation.gif'), index=None)) == 3
+
+
+def start(tiny_mnist, results, *args):
+    return subprocess.Popen([sys.executable, os.path.join(ROOT, 'gan_mnist.py'),
+                             f'--data_dir={tiny_mnist}', f'--results_dir={results}',
+                             '--train_epoch=3', '--batch_size=10', '--eval_samples=0', *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_epoch_1(process, results):
+    first = os.path.join(results, 'checkpoints', 'run-1.pkl')
+    for _ in range(600):
+        if os.path.exists(first) or process.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, 'the run ended before it could be interrupted'
+    time.sleep(0.3)  # into epoch 2
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_then_resume_gives_every_epoch_once(tiny_mnist, tmp_path, sig):
+    results = str(tmp_path / 'r')
+    process = start(tiny_mnist, results)
+    wait_for_epoch_1(process, results)
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + sig and 'Traceback' not in err
+    assert 'Run the same command to resume' in out
+    done_before = len(load_hist(results)['D_losses'])
+    assert done_before in (1, 2)
+    assert len(iio.imread(os.path.join(results, 'generation_animation.gif'), index=None)) == done_before
+    again = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3',
+                       '--batch_size=10', '--eval_samples=0')
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f'resuming from epoch {done_before} of 3' in again.stdout
+    hist = load_hist(results)
+    assert len(hist['D_losses']) == len(hist['G_losses']) == len(hist['per_epoch_ptimes']) == 3
+    assert len(iio.imread(os.path.join(results, 'generation_animation.gif'), index=None)) == 3
+    assert sorted(os.listdir(os.path.join(results, 'Fixed_results'))) == \
+        [f'MNIST_GAN_{e}.png' for e in (1, 2, 3)]
+
+
+def test_sigkill_loses_at_most_the_epoch_in_progress(tiny_mnist, tmp_path):
+    results = str(tmp_path / 'r')
+    process = start(tiny_mnist, results)
+    wait_for_epoch_1(process, results)
+    process.kill()
+    process.communicate()
+    again = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3',
+                       '--batch_size=10', '--eval_samples=0')
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert 'resuming from epoch' in again.stdout
+    assert len(load_hist(results)['D_losses']) == 3
+
+
+def test_damaged_newest_checkpoint_falls_back_to_the_one_before(trained, tiny_mnist, tmp_path):
+    results = str(tmp_path / 'r')
+    shutil.copytree(trained[0], results)
+    with open(os.path.join(results, 'checkpoints', 'gan-2.data-00000-of-00001'), 'r+b') as f:
+        f.truncate(1000)
+    done = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3', *FAST)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert 'checkpoint of epoch 2 is damaged' in done.stdout
+    assert 'resuming from epoch 1 of 3' in done.stdout
+    assert len(load_hist(results)['D_losses']) == 3
+
+
+def test_diverged_training_stops_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_path):
+    results = str(tmp_path / 'r')
+    done = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3',
+                      '--eps=0.0', '--lr=1e6', *FAST)
+    assert done.returncode == 2 and 'Traceback' not in done.stderr
+    assert 'training diverged in epoch 1' in done.stderr
+    assert not glob.glob(os.path.join(results, 'checkpoints', 'gan-*'))
+
+
+# ------------------------------------------------------------------- bad inputs, each a run
+def bad_inputs(tiny_mnist, base):
+    """(name, arguments, what the message must say), each for a fresh copy of a trained run."""
+    os.makedirs(base)
+    broken = os.path.join(base, 'broken_data')
+    shutil.copytree(tiny_mnist, broken)
+    with open(os.path.join(broken, 'train-images-idx3-ubyte.gz'), 'r+b') as f:
+        f.truncate(5000)
+    unpaired = os.path.join(base, 'unpaired_data')
+    shutil.copytree(tiny_mnist, unpaired)
+    write_idx(os.path.join(unpaired, 'train-labels-idx1-ubyte.gz'), np.zeros(6999))
+    a_file = os.path.join(base, 'a_file')
+    open(a_file, 'w').close()
+    return [
+        ('zero batch', ['--batch_size=0'], '--batch_size=0 is out of range'),
+        ('batch above the set', ['--batch_size=2001'], 'larger than the 2000 training images'),
+        ('zero lr', ['--lr=0'], '--lr=0.0 is out of range'),
+        ('zero epochs', ['--train_epoch=0'], '--train_epoch=0 is out of range'),
+        ('keep_prob above 1', ['--keep_prob=1.5'], '--keep_prob=1.5 is out of range'),
+        ('negative eps', ['--eps=-0.01'], '--eps=-0.01 is out of range'),
+        ('leaky slope 1', ['--leaky_slope=1.0'], '--leaky_slope=1.0 is out of range'),
+        ('unknown setting', ['--epochs=3'], "unknown setting '--epochs=3'"),
+        ('wrong type', ['--train_epoch=ten'], '--train_epoch=ten is not of type int'),
+        ('no data, offline', [f'--data_dir={base}/nowhere', '--data_url=http://127.0.0.1:9/'],
+         'MNIST file(s) missing from'),
+        ('data_dir is a file', [f'--data_dir={a_file}'], 'is a file, not a folder'),
+        ('truncated images', [f'--data_dir={broken}'], 'cannot be read as gzip'),
+        ('unpaired labels', [f'--data_dir={unpaired}'], 'are not a pair'),
+        ('results_dir is a file', [f'--results_dir={a_file}'], 'cannot write the results to'),
+        ('results_dir below a file', [f'--results_dir={a_file}/r'], 'cannot write the results to'),
+        ('other settings than the run', ['--lr=0.001'], 'holds a run trained with lr=0.0002'),
+        ('sample with no checkpoint', [f'--results_dir={base}/empty', '--sample=5'], 'no checkpoint in'),
+    ]
+
+
+@pytest.fixture(scope='module')
+def bad_runs(trained, tiny_mnist, tmp_path_factory):
+    """Every bad input run against its own copy of the trained run, two at a time."""
+    base = str(tmp_path_factory.mktemp('bad') / 'inputs')
+    cases = bad_inputs(tiny_mnist, base)
+
+    def run(case):
+        name, args, _ = case
+        results = os.path.join(base, name.replace(' ', '_'))
+        shutil.copytree(trained[0], results)
+        watched = [results, tiny_mnist, os.path.join(base, 'broken_data'),
+                   os.path.join(base, 'unpaired_data')]
+        before = snapshot(*watched)
+        done = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3',
+                          '--batch_size=50', *args)
+        after = snapshot(*watched)
+        return done, sorted(set(before.items()) ^ set(after.items()))
+
+    with ThreadPoolExecutor(2) as pool:
+        return {case[0]: (case, outcome) for case, outcome in zip(cases, pool.map(run, cases))}
+
+
+BAD_INPUT_NAMES = [
+    'zero batch', 'batch above the set', 'zero lr', 'zero epochs', 'keep_prob above 1',
+    'negative eps', 'leaky slope 1', 'unknown setting', 'wrong type', 'no data, offline',
+    'data_dir is a file', 'truncated images', 'unpaired labels', 'results_dir is a file',
+    'results_dir below a file', 'other settings than the run', 'sample with no checkpoint',
+]
+
+
+@pytest.mark.parametrize('name', BAD_INPUT_NAMES)
+def test_bad_input_gets_one_clear_message_and_changes_nothing(bad_runs, name):
+    (_, args, says), (done, changed) = bad_runs[name]
+    assert done.returncode == 2, (args, done.stdout[-500:], done.stderr[-1500:])
+    assert 'Traceback' not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith('gan_mnist.py: error:')]
+    assert len(errors) == 1 and says in errors[0], done.stderr[-1500:]
+    assert not changed, 'the failed run changed files'
+
+
+def test_the_table_covers_every_case(bad_runs):
+    assert sorted(bad_runs) == sorted(BAD_INPUT_NAMES)
+
+
+def test_damaged_only_checkpoint_is_explained(tiny_mnist, tmp_path):
+    results = str(tmp_path / 'r')
+    first = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=1', *FAST)
+    assert first.returncode == 0, first.stderr[-2000:]
+    with open(os.path.join(results, 'checkpoints', 'gan-1.data-00000-of-00001'), 'r+b') as f:
+        f.truncate(1000)
+    before = snapshot(results)
+    done = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=2', *FAST)
+    assert done.returncode == 2 and 'Traceback' not in done.stderr
+    assert 'every checkpoint in' in done.stderr and '--resume=False' in done.stderr
+    assert snapshot(results) == before
+    fresh = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=1',
+                       '--resume=False', *FAST)
+    assert fresh.returncode == 0 and 'resuming' not in fresh.stdout
+    assert len(load_hist(results)['D_losses']) == 1
