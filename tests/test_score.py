@@ -1,0 +1,76 @@
+"""mnist_score: the two figures on cases with known answers, and the classifier cache."""
+import numpy as np
+import pytest
+
+import gan_mnist
+import mnist_score
+from mnist_score import classifier_score, frechet_distance
+
+
+def test_frechet_distance_of_a_set_to_itself_is_zero():
+    features = np.random.default_rng(0).normal(size=(2000, 16))
+    assert frechet_distance(features, features) == pytest.approx(0, abs=1e-6)
+
+
+def test_frechet_distance_of_a_shifted_set_is_the_squared_shift():
+    features = np.random.default_rng(0).normal(size=(2000, 16))
+    shift = np.arange(16) / 4
+    assert frechet_distance(features, features + shift) == pytest.approx(np.sum(shift ** 2))
+
+
+def test_frechet_distance_of_scaled_gaussians():
+    # N(0, I) and N(0, 4I) in d dimensions: d (1 + 4 - 2 * 2) = d
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(200000, 4)), 2 * rng.normal(size=(200000, 4))
+    assert frechet_distance(a, b) == pytest.approx(4, rel=0.02)
+
+
+def confident(classes):
+    probs = np.full((len(classes), 10), 1e-6)
+    probs[np.arange(len(classes)), classes] = 1 - 9e-6
+    return probs
+
+
+def test_classifier_score_of_one_class_is_1():
+    assert classifier_score(confident(np.full(1000, 3))) == pytest.approx(1, abs=1e-3)
+
+
+def test_classifier_score_of_a_uniform_mix_of_confident_classes_is_10():
+    assert classifier_score(confident(np.arange(1000) % 10)) == pytest.approx(10, rel=1e-3)
+
+
+def test_classifier_score_of_unsure_predictions_is_1():
+    assert classifier_score(np.full((1000, 10), 0.1)) == pytest.approx(1)
+
+
+@pytest.fixture
+def tiny(tiny_mnist):
+    return gan_mnist.read_data_sets(tiny_mnist, one_hot=True)
+
+
+def test_classifier_is_trained_once_then_reused(tiny, tmp_path, capsys, monkeypatch):
+    cache = str(tmp_path / 'classifier.npz')
+    weights = mnist_score.load_classifier(tiny, cache)
+    assert 'training the MNIST classifier' in capsys.readouterr().out
+    assert weights['test_accuracy'] > 0.9  # the tiny digits are easy
+    monkeypatch.setattr(mnist_score, 'train_classifier', lambda *a: pytest.fail('retrained'))
+    again = mnist_score.load_classifier(tiny, cache)
+    assert all(np.array_equal(weights[k], again[k]) for k in weights)
+
+
+def test_damaged_cache_is_rebuilt(tiny, tmp_path, capsys):
+    cache = tmp_path / 'classifier.npz'
+    cache.write_bytes(b'PK\x03\x04 not really a zip')
+    mnist_score.load_classifier(tiny, str(cache))
+    assert 'is damaged' in capsys.readouterr().out
+    with np.load(cache) as rebuilt:
+        assert rebuilt['w0'].shape == (784, 512)
+
+
+def test_scores_rank_real_images_above_noise(tiny, tmp_path):
+    noise = np.random.default_rng(0).uniform(-1, 1, (300, 784)).astype(np.float32)
+    figures = mnist_score.score_images(noise, tiny, str(tmp_path / 'classifier.npz'))
+    assert set(figures) == {'classifier_score', 'frechet_distance', 'real_classifier_score',
+                            'real_frechet_distance'}
+    assert figures['real_classifier_score'] > 5 > figures['classifier_score']
+    assert figures['real_frechet_distance'] < figures['frechet_distance'] / 10
