@@ -452,6 +452,8 @@ class StopRequest:
             signal.signal(sig, self.handle)
 
     def handle(self, signum, frame):
+        if self.signal:  # asked twice: stop now
+            raise KeyboardInterrupt
         self.signal = signum
 
     def release(self):
@@ -465,6 +467,44 @@ def epoch_batches(train_set, rng):
     shuffle is on. The images that do not fill a last batch sit the epoch out."""
     images = train_set[rng.permutation(len(train_set))] if shuffle else train_set
     return [images[i * batch_size:(i + 1) * batch_size] for i in range(len(images) // batch_size)]
+
+
+class RunOutputs:
+    """What a run writes under results_dir besides checkpoints: the reference's grids, history,
+    loss plot and GIF, and the TensorBoard events."""
+
+    def __init__(self, graph, epochs_done):
+        self.hist_path = os.path.join(results_dir, 'train_hist.pkl')
+        self.plot_path = os.path.join(results_dir, 'MNIST_GAN_train_hist.png')
+        self.gif_path = os.path.join(results_dir, 'generation_animation.gif')
+        self.grid_figure, self.loss_figure = GridFigure(), LossFigure()
+        self.writer = tf.summary.FileWriter(os.path.join(results_dir, 'tensorboard'), graph)
+        # the GIF's frames: the Fixed grids, read back once when a run resumes
+        done = [self.grid_path('Fixed', e + 1) for e in range(epochs_done)]
+        self.fixed_frames = [iio.imread(path)[..., 0] for path in done if os.path.exists(path)]
+
+    @staticmethod
+    def grid_path(kind, epoch):
+        return os.path.join(results_dir, f'{kind}_results', f'MNIST_GAN_{epoch}.png')
+
+    def grids(self, sess, g, epoch, fixed_z_, random_z_, step):
+        """The epoch's Random and Fixed grids, and the Fixed one in TensorBoard."""
+        for kind, z_ in (('Random', random_z_), ('Fixed', fixed_z_)):
+            frame = self.grid_figure.save(sess.run(g.G_z, {g.z: z_}), f'Epoch {epoch}',
+                                          self.grid_path(kind, epoch))
+        self.fixed_frames.append(frame)
+        self.writer.add_summary(sess.run(g.grid_summary, {g.grid: frame[None, :, :, None]}), step)
+
+    def history(self, train_hist):
+        save_pickle(train_hist, self.hist_path)
+        self.loss_figure.save(train_hist, self.plot_path)
+
+    def finish(self, train_hist):
+        """The outputs that sum up the run so far: history, loss plot, GIF of the Fixed grids."""
+        self.history(train_hist)
+        if self.fixed_frames:
+            save_gif(self.fixed_frames, self.gif_path)
+        self.writer.flush()
 
 
 def train(sess, g, mnist, train_set):
@@ -482,26 +522,19 @@ def train(sess, g, mnist, train_set):
         rng.bit_generator.state = run_state['rng_state']
         start_epoch = run_state['epoch']
         print(f'resuming from epoch {start_epoch} of {train_epoch} (saved in {checkpoint_dir()}/)')
-    earlier_ptime = train_hist['total_ptime'][0]  # wall time of the sessions before this one
     if start_epoch >= train_epoch:
         print(f'{results_dir}/ already holds {start_epoch} trained epochs; nothing to do. '
               f'Raise --train_epoch to train on.')
         return 0
-    hist_path = os.path.join(results_dir, 'train_hist.pkl')
-    plot_path = os.path.join(results_dir, 'MNIST_GAN_train_hist.png')
-    gif_path = os.path.join(results_dir, 'generation_animation.gif')
-    fixed_paths = [os.path.join(results_dir, 'Fixed_results', f'MNIST_GAN_{e + 1}.png')
-                   for e in range(train_epoch)]
-    fixed_frames = [iio.imread(p)[..., 0] for p in fixed_paths[:start_epoch] if os.path.exists(p)]
-    grid_figure, loss_figure = GridFigure(), LossFigure()
-    writer = tf.summary.FileWriter(os.path.join(results_dir, 'tensorboard'), sess.graph)
+    outputs = RunOutputs(sess.graph, start_epoch)
     stop = StopRequest()
 
+    # training-loop
     n_batches = len(train_set) // batch_size
     bar = tqdm(total=train_epoch * n_batches, initial=start_epoch * n_batches, unit='step',
                file=sys.stdout, disable=not sys.stdout.isatty(), dynamic_ncols=True)
+    earlier_ptime = train_hist['total_ptime'][0]  # wall time of the sessions before this one
     start_time = time.time()
-    epoch = start_epoch
     for epoch in range(start_epoch, train_epoch):
         bar.set_description(f'epoch {epoch + 1}/{train_epoch}')
         D_losses, G_losses = [], []
@@ -522,8 +555,8 @@ def train(sess, g, mnist, train_set):
             G_losses.append(loss_g_)
 
             if summarize:
-                writer.add_summary(summary_d[0], step)
-                writer.add_summary(summary_g[0], step)
+                outputs.writer.add_summary(summary_d[0], step)
+                outputs.writer.add_summary(summary_g[0], step)
                 bar.set_postfix(loss_d=f'{loss_d_:.3f}', loss_g=f'{loss_g_:.3f}', refresh=False)
             bar.update()
             if stop.signal:
@@ -536,28 +569,21 @@ def train(sess, g, mnist, train_set):
                    f'loss_d: {loss_d:.3f}, loss_g: {loss_g:.3f}', file=sys.stdout)
         if not (np.isfinite(loss_d) and np.isfinite(loss_g)):
             bar.close()
-            finish(train_hist, fixed_frames, loss_figure, hist_path, plot_path, gif_path)
+            outputs.finish(train_hist)
             raise InputError(f"training diverged in epoch {epoch + 1}: loss_d={loss_d}, "
                              f"loss_g={loss_g}. Nothing of this epoch was saved; the checkpoint of "
                              f"epoch {epoch} is kept. Try a smaller --lr, or a larger --eps.")
 
-        # per-epoch outputs: the two grids, the history, the loss plot, TensorBoard, a checkpoint
-        random_z_ = rng.standard_normal((25, 100), dtype=np.float32)
-        random_images = sess.run(g.G_z, {g.z: random_z_})
-        grid_figure.save(random_images, f'Epoch {epoch + 1}',
-                         os.path.join(results_dir, 'Random_results', f'MNIST_GAN_{epoch + 1}.png'))
-        fixed_images = sess.run(g.G_z, {g.z: fixed_z_})
-        fixed_frames.append(grid_figure.save(fixed_images, f'Epoch {epoch + 1}', fixed_paths[epoch]))
-        writer.add_summary(sess.run(g.grid_summary, {g.grid: fixed_frames[-1][None, :, :, None]}),
-                           step)
+        # per-epoch outputs: the two grids, the history and loss plot, a checkpoint
+        outputs.grids(sess, g, epoch + 1, fixed_z_, rng.standard_normal((25, 100), dtype=np.float32),
+                      step)
         train_hist['D_losses'].append(loss_d)
         train_hist['G_losses'].append(loss_g)
         train_hist['per_epoch_ptimes'].append(per_epoch_ptime)
         if eval_every and (epoch + 1) % eval_every == 0:
-            record_scores(sess, g, mnist, train_hist, epoch + 1, writer)
+            record_scores(sess, g, mnist, train_hist, epoch + 1, outputs.writer)
         train_hist['total_ptime'] = [earlier_ptime + time.time() - start_time]
-        save_pickle(train_hist, hist_path)
-        loss_figure.save(train_hist, plot_path)
+        outputs.history(train_hist)
         save_checkpoint(sess, saver, epoch + 1, {
             'epoch': epoch + 1, 'settings': {name: globals()[name] for name in RUN_SETTINGS},
             'train_hist': train_hist, 'fixed_z': fixed_z_, 'rng_state': rng.bit_generator.state})
@@ -565,30 +591,21 @@ def train(sess, g, mnist, train_set):
     bar.close()
     stop.release()
 
-    if stop.signal:
-        finish(train_hist, fixed_frames, loss_figure, hist_path, plot_path, gif_path)
-        name = 'Ctrl-C' if stop.signal == signal.SIGINT else 'SIGTERM'
-        print(f'{name}: stopped in epoch {epoch + 1}; {len(train_hist["D_losses"])} of '
-              f'{train_epoch} epochs are saved in {results_dir}/. Run the same command to resume.')
-        return 128 + stop.signal
     epochs_done = len(train_hist['D_losses'])
+    if stop.signal:
+        outputs.finish(train_hist)
+        name = 'Ctrl-C' if stop.signal == signal.SIGINT else 'SIGTERM'
+        print(f'{name}: stopped in epoch {epoch + 1}; {epochs_done} of {train_epoch} epochs are '
+              f'saved in {results_dir}/. Run the same command to resume.')
+        return 128 + stop.signal
     print(f"Avg per epoch ptime: {np.mean(train_hist['per_epoch_ptimes']):.2f}, "
           f"total {epochs_done} epochs ptime: {train_hist['total_ptime'][0]:.2f}")
     print('Training finish!... save training results')
     if eval_samples and not (eval_every and epochs_done % eval_every == 0):
-        record_scores(sess, g, mnist, train_hist, epochs_done, writer)
-        save_pickle(train_hist, hist_path)
-    finish(train_hist, fixed_frames, loss_figure, hist_path, plot_path, gif_path)
-    writer.close()
+        record_scores(sess, g, mnist, train_hist, epochs_done, outputs.writer)
+    outputs.finish(train_hist)
+    outputs.writer.close()
     return 0
-
-
-def finish(train_hist, fixed_frames, loss_figure, hist_path, plot_path, gif_path):
-    """The outputs that summarize the run so far: history, loss plot, GIF of the fixed grids."""
-    save_pickle(train_hist, hist_path)
-    loss_figure.save(train_hist, plot_path)
-    if fixed_frames:
-        save_gif(fixed_frames, gif_path)
 
 
 def record_scores(sess, g, mnist, train_hist, epoch, writer):
