@@ -110,14 +110,16 @@ def check_settings():
         (0 <= adam_beta1 < 1, 'adam_beta1', 'in [0, 1)'),
         (keep_checkpoints >= 1, 'keep_checkpoints', 'at least 1'),
         (summary_every >= 1, 'summary_every', 'at least 1'),
-        (eval_samples >= 0, 'eval_samples', 'at least 0'),
+        (eval_samples == 0 or eval_samples >= 2, 'eval_samples', '0 (off) or at least 2'),
         (eval_every >= 0, 'eval_every', 'at least 0'),
         (sample >= 0, 'sample', 'at least 0'),
-        (evaluate >= 0, 'evaluate', 'at least 0'),
+        (evaluate == 0 or evaluate >= 2, 'evaluate', '0 (off) or at least 2'),
     ]
     for ok, name, wanted in rules:
         if not ok:
             raise InputError(f"--{name}={globals()[name]!r} is out of range: it must be {wanted}.")
+    if sample and evaluate:
+        raise InputError("--sample and --evaluate each replace training: give one of them.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,7 +636,7 @@ def generate(sess, g, n, rng):
     return np.concatenate(chunks).astype(np.float32)
 
 
-def restore_for_inference(sess, g):
+def restore_for_inference(sess):
     saver = tf.train.Saver()
     run_state = restore_checkpoint(sess, saver)
     if run_state is None:
@@ -645,7 +647,7 @@ def restore_for_inference(sess, g):
 
 
 def write_samples(sess, g):
-    epoch = restore_for_inference(sess, g)
+    epoch = restore_for_inference(sess)
     images = generate(sess, g, sample, np.random.default_rng(seed))
     np.save(os.path.join(results_dir, 'samples.npy'), images)
     GridFigure().save(images, f'{sample} samples, epoch {epoch}',
@@ -654,7 +656,7 @@ def write_samples(sess, g):
 
 
 def evaluate_checkpoint(sess, g, mnist):
-    quality_figures(sess, g, mnist, evaluate, restore_for_inference(sess, g))
+    quality_figures(sess, g, mnist, evaluate, restore_for_inference(sess))
 
 
 def main(args):

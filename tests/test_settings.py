@@ -44,11 +44,17 @@ def test_bad_overrides_name_the_setting_and_list_the_valid_ones(arg, says):
 @pytest.mark.parametrize('name, value', [
     ('batch_size', 0), ('lr', 0.0), ('lr', -1e-3), ('train_epoch', 0), ('keep_prob', 0.0),
     ('keep_prob', 1.5), ('eps', -0.1), ('leaky_slope', 1.0), ('adam_beta1', 1.0),
-    ('keep_checkpoints', 0), ('sample', -1),
+    ('keep_checkpoints', 0), ('sample', -1), ('evaluate', 1), ('eval_samples', 1),
 ])
 def test_out_of_range_values_are_refused(name, value):
     setattr(gan_mnist, name, value)
     with pytest.raises(InputError, match=f'--{name}={value!r} is out of range'):
+        check_settings()
+
+
+def test_sample_and_evaluate_together_are_refused():
+    gan_mnist.sample, gan_mnist.evaluate = 10, 10
+    with pytest.raises(InputError, match='give one of them'):
         check_settings()
 
 
