@@ -126,8 +126,12 @@ def test_extending_a_finished_run_and_rerunning_it(trained, tiny_mnist, tmp_path
     shutil.copytree(trained[0], results)
     again = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=2', *FAST)
     assert again.returncode == 0 and 'already holds 2 trained epochs' in again.stdout
-    more = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3', *FAST)
+    more = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3',
+                      '--keep_checkpoints=2', *FAST)
     assert more.returncode == 0, more.stderr[-2000:]
+    kept = sorted(name for name in os.listdir(os.path.join(results, 'checkpoints'))
+                  if name.endswith(('.index', '.pkl')))
+    assert kept == ['gan-2.index', 'gan-3.index', 'run-2.pkl', 'run-3.pkl']  # epoch 1 pruned
     assert 'resuming from epoch 2 of 3' in more.stdout and '[3/3]' in more.stdout
     assert '[2/3]' not in more.stdout
     hist, before = load_hist(results), load_hist(trained[0])
