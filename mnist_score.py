@@ -13,6 +13,7 @@ the same way give the ceiling a generator can reach.
 """
 import itertools
 import os
+import zipfile
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -76,7 +77,7 @@ def load_classifier(mnist, cache_path):
         print(f'{cache_path} holds a classifier of another shape; training a new one')
     except FileNotFoundError:
         print(f'training the MNIST classifier for the quality figures (once; cached in {cache_path})')
-    except (OSError, ValueError, KeyError, EOFError) as e:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         print(f'{cache_path} is damaged ({type(e).__name__}); training a new classifier')
     weights = train_classifier(mnist)
     print(f"classifier test accuracy: {weights['test_accuracy']:.4f}")
