@@ -492,9 +492,11 @@ class RunOutputs:
 
     def grids(self, sess, g, epoch, fixed_z_, random_z_, step):
         """The epoch's Random and Fixed grids, and the Fixed one in TensorBoard."""
-        for kind, z_ in (('Random', random_z_), ('Fixed', fixed_z_)):
-            frame = self.grid_figure.save(sess.run(g.G_z, {g.z: z_}), f'Epoch {epoch}',
-                                          self.grid_path(kind, epoch))
+        caption = f'Epoch {epoch}'
+        self.grid_figure.save(sess.run(g.G_z, {g.z: random_z_}), caption,
+                              self.grid_path('Random', epoch))
+        frame = self.grid_figure.save(sess.run(g.G_z, {g.z: fixed_z_}), caption,
+                                      self.grid_path('Fixed', epoch))
         self.fixed_frames.append(frame)
         self.writer.add_summary(sess.run(g.grid_summary, {g.grid: frame[None, :, :, None]}), step)
 
