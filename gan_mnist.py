@@ -417,9 +417,12 @@ def check_same_run(run_state):
             "start over with --resume=False.")
 
 
+RUN_FOLDERS = ('checkpoints', 'Fixed_results', 'Random_results', 'tensorboard')  # in results_dir
+
+
 def clear_run():
     """--resume=False: delete what an earlier run left in results_dir."""
-    for name in ('checkpoints', 'Fixed_results', 'Random_results', 'tensorboard'):
+    for name in RUN_FOLDERS:
         path = os.path.join(results_dir, name)
         if os.path.isdir(path):
             for file in os.listdir(path):
@@ -432,7 +435,7 @@ def clear_run():
 def prepare_results_dir():
     """Make results_dir and its subfolders, or explain why they cannot be made."""
     try:
-        for name in ('checkpoints', 'Fixed_results', 'Random_results', 'tensorboard'):
+        for name in RUN_FOLDERS:
             os.makedirs(os.path.join(results_dir, name), exist_ok=True)
         with open(os.path.join(results_dir, '.write_test'), 'w'):
             pass
