@@ -56,8 +56,7 @@ def default_settings():
         setattr(gan_mnist, name, value)
 
 
-def run_script(*args, **kwargs):
+def run_script(*args):
     """gan_mnist.py as a user runs it, in a subprocess; returns the CompletedProcess."""
     return subprocess.run([sys.executable, os.path.join(ROOT, 'gan_mnist.py'), *args],
-                          check=False, capture_output=True, text=True, cwd=kwargs.pop('cwd', ROOT),
-                          timeout=kwargs.pop('timeout', 180), **kwargs)
+                          check=False, capture_output=True, text=True, cwd=ROOT, timeout=180)
