@@ -1,18 +1,22 @@
-"""Shared helpers: small MNIST-format data sets written on the fly, and the script's settings
-restored after every test."""
+"""Shared helpers: small MNIST-format data sets written on the fly, the script's own defaults,
+and the script run as a user runs it (a subprocess) or in this process (to look at its graph)."""
+import ast
 import gzip
 import os
+import runpy
 import struct
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import tensorflow.compat.v1 as tf
 
-import gan_mnist
+import input_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-gan_mnist.tf.disable_eager_execution()
+SCRIPT = os.path.join(ROOT, 'gan_mnist.py')
+tf.disable_eager_execution()
 
 
 def write_idx(path, array, magic=None):
@@ -49,14 +53,35 @@ def tiny_mnist(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(autouse=True)
-def default_settings():
-    yield
-    for name, value in gan_mnist.SETTINGS.items():
-        setattr(gan_mnist, name, value)
+def script_defaults():
+    """The settings at the top of gan_mnist.py, name: value, in their order, read from its
+    source (importing the script would run it)."""
+    with open(SCRIPT) as f:
+        tree = ast.parse(f.read())
+    defaults = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and node.targets[0].id == 'settings':
+            return defaults
+        if isinstance(node, ast.Assign):
+            expression = ast.Expression(node.value)
+            defaults[node.targets[0].id] = eval(compile(expression, SCRIPT, 'eval'),
+                                                {'input_data': input_data})
+    raise AssertionError('gan_mnist.py has no settings = configurator.configure(...) line')
 
 
 def run_script(*args):
     """gan_mnist.py as a user runs it, in a subprocess; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, os.path.join(ROOT, 'gan_mnist.py'), *args],
+    return subprocess.run([sys.executable, SCRIPT, *args],
                           check=False, capture_output=True, text=True, cwd=ROOT, timeout=180)
+
+
+def run_in_process(*args):
+    """gan_mnist.py run in this process in a graph of its own; returns its globals when it ends
+    (graph, tensors, train_hist, ...) and the graph."""
+    argv, hook = sys.argv, sys.excepthook
+    sys.argv = [SCRIPT, *args]
+    try:
+        with tf.Graph().as_default() as graph:
+            return runpy.run_path(SCRIPT, run_name='__main__'), graph
+    finally:
+        sys.argv, sys.excepthook = argv, hook

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, write_idx, write_mnist
 
-import gan_mnist
-from gan_mnist import InputError, read_data_sets
+import input_data
+from input_data import DataError, read_data_sets
 
 
 def test_split_scaling_and_one_hot(tmp_path):
@@ -40,7 +40,7 @@ def test_default_split_is_the_references(tmp_path):
 
 
 def test_shipped_mnist_is_the_original():
-    for name, md5 in gan_mnist.MNIST_FILES.items():
+    for name, md5 in input_data.MNIST_FILES.items():
         with open(os.path.join(ROOT, 'MNIST_data', name), 'rb') as f:
             assert hashlib.md5(f.read()).hexdigest() == md5, name
 
@@ -84,20 +84,20 @@ def corrupt(folder, name, how):
 def test_each_kind_of_damaged_file_is_named(tmp_path, name, how, says):
     write_mnist(tmp_path, 120, 30)
     corrupt(str(tmp_path), name, how)
-    with pytest.raises(InputError, match=re.escape(says)) as error:
+    with pytest.raises(DataError, match=re.escape(says)) as error:
         read_data_sets(str(tmp_path), validation_size=20)
     assert name in str(error.value)
 
 
 def test_data_dir_that_is_a_file(tmp_path):
     (tmp_path / 'data').write_text('')
-    with pytest.raises(InputError, match='is a file, not a folder'):
+    with pytest.raises(DataError, match='is a file, not a folder'):
         read_data_sets(str(tmp_path / 'data'))
 
 
 def test_validation_larger_than_the_training_set(tmp_path):
     write_mnist(tmp_path, 120, 30)
-    with pytest.raises(InputError, match='validation_size 5000 is not within the 120'):
+    with pytest.raises(DataError, match='validation_size 5000 is not within the 120'):
         read_data_sets(str(tmp_path))
 
 
@@ -121,9 +121,9 @@ def test_download_fetches_verifies_and_writes_only_the_missing_files(tmp_path, m
     data = tmp_path / 'data'
     data.mkdir()
     shutil.copy(served / 't10k-labels-idx1-ubyte.gz', data)
-    gan_mnist.maybe_download(str(data), url)
-    assert sorted(os.listdir(data)) == sorted(gan_mnist.MNIST_FILES)  # no .part files left
-    for name in gan_mnist.MNIST_FILES:
+    input_data.maybe_download(str(data), url)
+    assert sorted(os.listdir(data)) == sorted(input_data.MNIST_FILES)  # no .part files left
+    for name in input_data.MNIST_FILES:
         assert (data / name).read_bytes() == (served / name).read_bytes()
     mnist = read_data_sets(str(data), one_hot=True)
     assert mnist.train.images.shape == (55000, 784) and mnist.test.labels.shape == (10000, 10)
@@ -134,16 +134,16 @@ def test_download_with_the_wrong_md5_saves_nothing(tmp_path, mirror):
     with open(served / 'train-labels-idx1-ubyte.gz', 'ab') as f:
         f.write(b'tampered')
     data = tmp_path / 'data'
-    with pytest.raises(InputError, match='not the published d53e105ee54ea40749a09fcbcd1e9432'):
-        gan_mnist.maybe_download(str(data), url)
+    with pytest.raises(DataError, match='not the published d53e105ee54ea40749a09fcbcd1e9432'):
+        input_data.maybe_download(str(data), url)
     assert os.listdir(data) == ['train-images-idx3-ubyte.gz']  # fetched before the bad one
 
 
 def test_offline_names_the_files_and_the_folder(tmp_path):
     data = tmp_path / 'data'
-    with pytest.raises(InputError) as error:
-        gan_mnist.maybe_download(str(data), 'http://127.0.0.1:9/')  # nothing listens on port 9
+    with pytest.raises(DataError) as error:
+        input_data.maybe_download(str(data), 'http://127.0.0.1:9/')  # nothing listens on port 9
     message = str(error.value)
-    assert all(name in message for name in gan_mnist.MNIST_FILES)
+    assert all(name in message for name in input_data.MNIST_FILES)
     assert str(data) in message and 'Copy the four original files' in message
     assert not data.exists()  # nothing is created when nothing could be fetched

@@ -1,11 +1,12 @@
-"""The graph, built in a fresh tf.Graph(): names and shapes, shared D variables, the two variable
-lists, what each optimizer step changes, the losses, dropout's keep probability, and the knobs."""
+"""The script's graph, from a short run of gan_mnist.py in this process: names and shapes, shared
+D variables, the two variable lists, what each optimizer step changes, the losses, dropout's keep
+probability, the knobs, the batches, and seeding."""
 import numpy as np
 import pytest
+import tensorflow.compat.v1 as tf
+from conftest import run_in_process, script_defaults
 
-import gan_mnist
-
-tf = gan_mnist.tf
+import input_data
 
 SHAPES = {
     'G/G_w0:0': (100, 256), 'G/G_b0:0': (256,), 'G/G_w1:0': (256, 512), 'G/G_b1:0': (512,),
@@ -15,18 +16,30 @@ SHAPES = {
 }
 
 
+def run_one_epoch(tiny_mnist, tmp_path, *args):
+    return run_in_process(f'--data_dir={tiny_mnist}', f'--results_dir={tmp_path}', '--train_epoch=1',
+                          '--batch_size=50', '--eval_samples=0', *args)
+
+
+@pytest.fixture(scope='module')
+def script(tiny_mnist, tmp_path_factory):
+    """The globals of a finished 1-epoch run with the default settings, and its graph."""
+    return run_one_epoch(tiny_mnist, tmp_path_factory.mktemp('r'))
+
+
 @pytest.fixture
-def graph():
-    with tf.Graph().as_default() as graph, tf.Session() as sess:
-        g = gan_mnist.build_graph()
+def session(script):
+    """A new session on the script's graph, its variables freshly initialized."""
+    _, graph = script
+    with graph.as_default(), tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
-        yield graph, sess, g
+        yield sess
 
 
-def feed(g, n=100, seed=0):
+def feed(ns, n=100, seed=0):
     rng = np.random.default_rng(seed)
-    return {g.x: rng.uniform(-1, 1, (n, 784)), g.z: rng.standard_normal((n, 100)),
-            g.drop_out: gan_mnist.keep_prob}
+    return {ns['x']: rng.uniform(-1, 1, (n, 784)), ns['z']: rng.standard_normal((n, 100)),
+            ns['drop_out']: 0.3}
 
 
 def variables_read_by(tensor):
@@ -43,116 +56,104 @@ def variables_read_by(tensor):
     return found
 
 
-def test_variable_names_and_shapes(graph):
-    assert {v.name: tuple(v.shape.as_list()) for v in tf.trainable_variables()} == SHAPES
+def test_variable_names_and_shapes(script):
+    ns, _ = script
+    assert {v.name: tuple(v.shape.as_list()) for v in ns['t_vars']} == SHAPES
 
 
-def test_D_real_and_D_fake_share_the_same_8_variables(graph):
-    _, _, g = graph
+def test_D_real_and_D_fake_share_the_same_8_variables(script):
+    ns, _ = script
     d_names = {name for name in SHAPES if name.startswith('D/')}
-    assert variables_read_by(g.D_real) == d_names
-    assert variables_read_by(g.D_fake) == d_names | {n for n in SHAPES if n.startswith('G/')}
-    assert len(tf.trainable_variables()) == 16
+    assert variables_read_by(ns['D_real']) == d_names
+    assert variables_read_by(ns['D_fake']) == d_names | {n for n in SHAPES if n.startswith('G/')}
+    assert len(ns['t_vars']) == 16
 
 
-def test_D_and_G_lists_partition_the_trainable_variables(graph):
-    _, _, g = graph
-    d, gen = {v.name for v in g.D_vars}, {v.name for v in g.G_vars}
+def test_D_and_G_lists_partition_the_trainable_variables(script):
+    ns, _ = script
+    d, gen = {v.name for v in ns['D_vars']}, {v.name for v in ns['G_vars']}
     assert len(d) == len(gen) == 8 and not d & gen
-    assert d | gen == {v.name for v in tf.trainable_variables()}
+    assert d | gen == {v.name for v in ns['t_vars']}
 
 
 @pytest.mark.parametrize('step, changes', [('D_optim', 'D/'), ('G_optim', 'G/')])
-def test_a_step_changes_only_its_own_networks_variables(graph, step, changes):
-    _, sess, g = graph
-    variables = tf.trainable_variables()
-    before = sess.run(variables)
-    sess.run(getattr(g, step), feed(g))
-    after = sess.run(variables)
+def test_a_step_changes_only_its_own_networks_variables(script, session, step, changes):
+    ns, _ = script
+    variables = ns['t_vars']
+    before = session.run(variables)
+    session.run(ns[step], feed(ns))
+    after = session.run(variables)
     changed = {v.name for v, b, a in zip(variables, before, after) if not np.array_equal(b, a)}
     assert changed == {name for name in SHAPES if name.startswith(changes)}
 
 
-def test_losses_are_finite_and_near_log_4_and_log_2_at_the_start(graph):
-    _, sess, g = graph
-    d_loss, g_loss = sess.run([g.D_loss, g.G_loss], feed(g))
+def test_losses_are_finite_and_near_log_4_and_log_2_at_the_start(script, session):
+    ns, _ = script
+    d_loss, g_loss = session.run([ns['D_loss'], ns['G_loss']], feed(ns))
     # at initialization D outputs about 0.5: D_loss ~ -2 log(0.51), G_loss ~ -log(0.51)
     assert d_loss == pytest.approx(-2 * np.log(0.51), abs=0.05)
     assert g_loss == pytest.approx(-np.log(0.51), abs=0.05)
 
 
-def test_dropout_keeps_about_30_percent(graph):
-    graph_, sess, g = graph
-    keep_mask = graph_.get_operation_by_name('D/dropout/SelectV2').inputs[0]  # D's first layer
-    kept = sess.run(keep_mask, feed(g, n=1000)).mean()
+def test_dropout_keeps_about_30_percent(script, session):
+    ns, graph = script
+    keep_mask = graph.get_operation_by_name('D/dropout/SelectV2').inputs[0]  # D's first layer
+    kept = session.run(keep_mask, feed(ns, n=1000)).mean()
     assert kept == pytest.approx(0.3, abs=0.01)
 
 
-def test_generator_output_is_in_tanh_range(graph):
-    _, sess, g = graph
-    images = sess.run(g.G_z, feed(g))
+def test_generator_output_is_in_tanh_range(script, session):
+    ns, _ = script
+    images = session.run(ns['G_z'], feed(ns))
     assert images.shape == (100, 784) and images.min() >= -1 and images.max() <= 1
 
 
-def op_types():
-    return {op.type for op in tf.get_default_graph().get_operations()}
+def op_types(graph):
+    return {op.type for op in graph.get_operations()}
 
 
-def adam_beta1s():
+def adam_beta1s(graph):
     """beta1 of each AdamOptimizer: input 6 of its update ops, one value per optimizer."""
     values = {op.name.split('/')[0]: op.inputs[6].op.get_attr('value').float_val[0]
-              for op in tf.get_default_graph().get_operations() if op.type == 'ResourceApplyAdam'}
+              for op in graph.get_operations() if op.type == 'ResourceApplyAdam'}
     return [values[name] for name in sorted(values)]
 
 
-def test_defaults_are_the_reference():
-    assert (gan_mnist.batch_size, gan_mnist.lr, gan_mnist.train_epoch, gan_mnist.keep_prob,
-            gan_mnist.eps, gan_mnist.leaky_slope, gan_mnist.adam_beta1, gan_mnist.shuffle) == \
-        (100, 0.0002, 100, 0.3, 1e-2, 0.0, 0.9, False)
-    with tf.Graph().as_default():
-        g = gan_mnist.build_graph()
-        assert 'Relu' in op_types() and 'LeakyRelu' not in op_types()
-        assert g.D_optim.type == 'NoOp'  # minimize()'s group of Adam updates
-        assert adam_beta1s() == pytest.approx([0.9, 0.9])
+def test_defaults_are_the_reference(script):
+    defaults = script_defaults()
+    assert [defaults[name] for name in ('batch_size', 'lr', 'train_epoch', 'keep_prob', 'eps',
+                                        'leaky_slope', 'adam_beta1', 'shuffle')] == \
+        [100, 0.0002, 100, 0.3, 1e-2, 0.0, 0.9, False]
+    ns, graph = script
+    assert 'Relu' in op_types(graph) and 'LeakyRelu' not in op_types(graph)
+    assert ns['D_optim'].type == 'NoOp'  # minimize()'s group of Adam updates
+    assert adam_beta1s(graph) == pytest.approx([0.9, 0.9])
 
 
-def test_leaky_slope_and_beta1_show_in_the_graph():
-    gan_mnist.leaky_slope, gan_mnist.adam_beta1 = 0.2, 0.5
-    with tf.Graph().as_default():
-        gan_mnist.build_graph()
-        leaky = [op for op in tf.get_default_graph().get_operations() if op.type == 'LeakyRelu']
-        assert len(leaky) == 3 + 2 * 3  # G's hidden layers, and D's for D_real and D_fake
-        assert [op.get_attr('alpha') for op in leaky] == pytest.approx([0.2] * 9)
-        assert 'Relu' not in op_types()
-        assert adam_beta1s() == pytest.approx([0.5, 0.5])
+def test_leaky_slope_and_beta1_show_in_the_graph(tiny_mnist, tmp_path):
+    _, graph = run_one_epoch(tiny_mnist, tmp_path, '--leaky_slope=0.2', '--adam_beta1=0.5')
+    leaky = [op for op in graph.get_operations() if op.type == 'LeakyRelu']
+    assert len(leaky) == 3 + 2 * 3  # G's hidden layers, and D's for D_real and D_fake
+    assert [op.get_attr('alpha') for op in leaky] == pytest.approx([0.2] * 9)
+    assert 'Relu' not in op_types(graph)
+    assert adam_beta1s(graph) == pytest.approx([0.5, 0.5])
 
 
-def test_batches_in_order_by_default_and_reshuffled_when_asked():
-    train_set = np.arange(1050, dtype=np.float32).reshape(1050, 1)
-    gan_mnist.batch_size = 100
-    rng = np.random.default_rng(0)
-    in_order = gan_mnist.epoch_batches(train_set, rng)
-    assert len(in_order) == 10 and np.array_equal(np.concatenate(in_order), train_set[:1000])
-    gan_mnist.shuffle = True
-    first, second = (np.concatenate(gan_mnist.epoch_batches(train_set, rng)) for _ in range(2))
-    assert not np.array_equal(first, train_set[:1000]) and not np.array_equal(first, second)
-    assert len(np.unique(first)) == 1000 and np.isin(first, train_set).all()  # no repeats
+def test_batches_in_order_by_default_and_reshuffled_when_asked(script, tiny_mnist, tmp_path):
+    images = (input_data.read_data_sets(tiny_mnist).train.images - 0.5) / 0.5
+    ns, _ = script
+    assert np.array_equal(ns['train_set'], images)  # sliced in file order, as the reference
+    shuffled, _ = run_one_epoch(tiny_mnist, tmp_path, '--shuffle=True')
+    assert not np.array_equal(shuffled['train_set'], images)
+    assert sorted(row.tobytes() for row in shuffled['train_set']) == \
+        sorted(row.tobytes() for row in images)  # the same images, each once
 
 
-def test_same_seed_same_first_steps(tiny_mnist):
-    train_set = (gan_mnist.read_data_sets(tiny_mnist).train.images - 0.5) / 0.5
+def test_same_seed_same_losses(tiny_mnist, tmp_path):
+    def losses(seed, folder):
+        ns, _ = run_one_epoch(tiny_mnist, tmp_path / folder, f'--seed={seed}')
+        return ns['train_hist']['D_losses'] + ns['train_hist']['G_losses']
 
-    def losses(seed):
-        gan_mnist.seed = seed
-        with tf.Graph().as_default(), tf.Session() as sess:
-            g = gan_mnist.build_graph()
-            sess.run(tf.global_variables_initializer())
-            rng = np.random.default_rng(seed)
-            out = []
-            for x_ in gan_mnist.epoch_batches(train_set, rng)[:5]:
-                out.append(sess.run([g.D_loss, g.D_optim], {g.x: x_, g.z: rng.standard_normal(
-                    (100, 100)), g.drop_out: 0.3})[0])
-            return out
-
-    assert losses(1) == losses(1)
-    assert losses(1) != losses(2)
+    first = losses(1, 'a')
+    assert first == losses(1, 'b')
+    assert first != losses(2, 'c')

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import gan_mnist
+import input_data
 import mnist_score
 from mnist_score import classifier_score, frechet_distance
 
@@ -45,7 +45,7 @@ def test_classifier_score_of_unsure_predictions_is_1():
 
 @pytest.fixture
 def tiny(tiny_mnist):
-    return gan_mnist.read_data_sets(tiny_mnist, one_hot=True)
+    return input_data.read_data_sets(tiny_mnist, one_hot=True)
 
 
 def test_classifier_is_trained_once_then_reused(tiny, tmp_path, capsys, monkeypatch):

@@ -14,11 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from conftest import ROOT, run_script, write_idx
+import tensorflow.compat.v1 as tf
+from conftest import SCRIPT, run_script, write_idx
 
-import gan_mnist
-
-tf = gan_mnist.tf
 FAST = ['--batch_size=50', '--eval_samples=0']
 
 
@@ -140,7 +138,7 @@ def test_extending_a_finished_run_and_rerunning_it(trained, tiny_mnist, tmp_path
 
 
 def start(tiny_mnist, results, *args):
-    return subprocess.Popen([sys.executable, os.path.join(ROOT, 'gan_mnist.py'),
+    return subprocess.Popen([sys.executable, SCRIPT,
                              f'--data_dir={tiny_mnist}', f'--results_dir={results}',
                              '--train_epoch=3', '--batch_size=10', '--eval_samples=0', *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
