@@ -123,8 +123,8 @@ D_optim = tf.train.AdamOptimizer(lr, beta1=adam_beta1).minimize(D_loss, var_list
 G_optim = tf.train.AdamOptimizer(lr, beta1=adam_beta1).minimize(G_loss, var_list=G_vars)
 
 # open session and initialize all variables
-sess = tf.InteractiveSession()
-tf.global_variables_initializer().run()
+sess = tf.Session()  # the reference's InteractiveSession is meant for shells and notebooks
+sess.run(tf.global_variables_initializer())
 
 if sample or evaluate:  # instead of training: use the newest checkpoint in results_dir
     training_run.sample_or_evaluate(sess, G_z, z, mnist, settings)
