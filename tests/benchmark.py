@@ -2,35 +2,38 @@
 
     python tests/benchmark.py            # about 1 minute on 2 cores
 
-Prints: seconds from start to the first training step; ms per iteration of the script's loop
-(one D step and one G step, with its progress bar, summaries and noise; its second epoch, once
-TensorFlow has warmed up) and of a bare loop of
-the same graph with no outputs, and their ratio; seconds of per-epoch output work; ms per bare
-iteration for 1 and 2 intra-op and inter-op threads; peak memory.
+Runs gan_mnist.py for 2 epochs in this process, then times a bare loop on its graph. Prints:
+seconds from start to the first training step; ms per iteration of the script's loop (one D step
+and one G step, with its progress bar, summaries and noise; its second epoch, once TensorFlow has
+warmed up) and of a bare loop of the same graph with no outputs, and their ratio; seconds of
+per-epoch output work; ms per bare iteration for 1 and 2 intra-op and inter-op threads; peak
+memory.
 """
 import os
 import pickle
 import resource
+import runpy
 import sys
 import tempfile
 import time
 
-start = time.perf_counter()
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import gan_mnist  # after the clock starts: the import is part of the start-up being timed
+start = time.perf_counter()  # before the imports: they are part of the start-up being timed
+import numpy as np
+import tensorflow.compat.v1 as tf
 
-tf = gan_mnist.tf
-np = gan_mnist.np
+SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gan_mnist.py')
 
 
-def bare_loop(sess, g, train_set, iterations, rng):
+def bare_loop(sess, script, iterations, rng):
     """The two sess.run calls per batch and nothing else: inputs made beforehand."""
-    batches = gan_mnist.epoch_batches(train_set, rng)[:iterations]
-    noise = rng.standard_normal((2 * iterations, gan_mnist.batch_size, 100), dtype=np.float32)
+    batch_size, keep_prob = script['batch_size'], script['keep_prob']
+    x, z, drop_out = script['x'], script['z'], script['drop_out']
+    batches = [script['train_set'][i * batch_size:(i + 1) * batch_size] for i in range(iterations)]
+    noise = rng.standard_normal((2 * iterations, batch_size, 100), dtype=np.float32)
     began = time.perf_counter()
     for i, x_ in enumerate(batches):
-        sess.run([g.D_loss, g.D_optim], {g.x: x_, g.z: noise[2 * i], g.drop_out: gan_mnist.keep_prob})
-        sess.run([g.G_loss, g.G_optim], {g.z: noise[2 * i + 1], g.drop_out: gan_mnist.keep_prob})
+        sess.run([script['D_loss'], script['D_optim']], {x: x_, z: noise[2 * i], drop_out: keep_prob})
+        sess.run([script['G_loss'], script['G_optim']], {z: noise[2 * i + 1], drop_out: keep_prob})
     return (time.perf_counter() - began) / len(batches) * 1000
 
 
@@ -40,26 +43,22 @@ def session(intra=0, inter=0):
 
 
 def main():
-    tf.disable_eager_execution()
-    tf.logging.set_verbosity(tf.logging.ERROR)
     results = tempfile.mkdtemp(prefix='gan_benchmark_')
-    gan_mnist.apply_overrides([f'--results_dir={results}', '--train_epoch=2', '--eval_samples=0'])
-    mnist = gan_mnist.read_data_sets(gan_mnist.data_dir, one_hot=True)
-    train_set = (mnist.train.images - 0.5) / 0.5
-    gan_mnist.prepare_results_dir()
+    sys.argv = [SCRIPT, f'--results_dir={results}', '--train_epoch=2', '--eval_samples=0']
+    script = runpy.run_path(SCRIPT, run_name='__main__')  # two epochs of the script's own loop
+    finished = time.perf_counter()
     rng = np.random.default_rng(0)
-    with tf.Graph().as_default(), session() as sess:
-        g = gan_mnist.build_graph()
-        gan_mnist.train(sess, g, mnist, train_set)  # two epochs of the script's own loop
-        finished = time.perf_counter()
-        bare_before = bare_loop(sess, g, train_set, 550, rng)
-        bare_after = bare_loop(sess, g, train_set, 550, rng)
+    init = tf.global_variables_initializer()
+    with session() as sess:
+        sess.run(init)
+        bare_before = bare_loop(sess, script, 550, rng)
+        bare_after = bare_loop(sess, script, 550, rng)
     with open(os.path.join(results, 'train_hist.pkl'), 'rb') as f:
         hist = pickle.load(f)
     # all but the training loop: start-up, and the few files written after the loop
     first_step = finished - start - hist['total_ptime'][0]
     epoch_seconds = hist['per_epoch_ptimes'][1]  # the second: the first one also warms up
-    loop_ms = epoch_seconds / (len(train_set) // gan_mnist.batch_size) * 1000
+    loop_ms = epoch_seconds / (len(script['train_set']) // script['batch_size']) * 1000
     output_seconds = (hist['total_ptime'][0] - sum(hist['per_epoch_ptimes'])) / 2
     bare_ms = (bare_before + bare_after) / 2
     print(f'start to first training step: {first_step:.2f} s (at most: it includes the final GIF)')
@@ -69,11 +68,10 @@ def main():
     print(f'per-epoch output work: {output_seconds:.3f} s '
           f'({output_seconds / (epoch_seconds + output_seconds):.1%} of an epoch)')
     for intra, inter in ((1, 1), (1, 2), (2, 1), (2, 2), (0, 0)):
-        with tf.Graph().as_default(), session(intra, inter) as sess:
-            g = gan_mnist.build_graph()
-            sess.run(tf.global_variables_initializer())
-            bare_loop(sess, g, train_set, 5, rng)
-            ms = bare_loop(sess, g, train_set, 200, rng)
+        with session(intra, inter) as sess:
+            sess.run(init)
+            bare_loop(sess, script, 5, rng)
+            ms = bare_loop(sess, script, 200, rng)
         label = 'default' if intra == 0 else f'intra {intra}, inter {inter}'
         print(f'threads {label}: {ms:.2f} ms/iteration')
     print(f'peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB')

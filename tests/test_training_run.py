@@ -1,0 +1,100 @@
+"""training_run on its own, without the script: the results folder, checkpoints with their run
+state, the check that a saved run is the same run, Ctrl-C, TensorBoard summaries, the grid."""
+import os
+import signal
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+from conftest import script_defaults
+
+import training_run
+from configurator import InputError
+
+
+def test_results_dir_gets_its_folders(tmp_path):
+    training_run.prepare_results_dir(str(tmp_path / 'r'))
+    assert sorted(os.listdir(tmp_path / 'r')) == sorted(training_run.RUN_FOLDERS)
+
+
+def test_results_dir_that_is_a_file_is_explained(tmp_path):
+    (tmp_path / 'f').write_text('')
+    with pytest.raises(InputError, match="cannot write the results to '.*f'"):
+        training_run.prepare_results_dir(str(tmp_path / 'f'))
+
+
+@pytest.fixture
+def variable_session():
+    """A session on a graph holding one variable v, and a Saver keeping 2 checkpoints."""
+    with tf.Graph().as_default(), tf.Session() as sess:
+        v = tf.get_variable('v', [3], initializer=tf.zeros_initializer())
+        sess.run(tf.global_variables_initializer())
+        yield sess, v, tf.train.Saver(max_to_keep=2, save_relative_paths=True)
+
+
+def save_epochs(sess, v, saver, folder, epochs):
+    for epoch in epochs:
+        sess.run(v.assign([epoch] * 3))
+        training_run.save_checkpoint(sess, saver, folder, epoch, {'epoch': epoch})
+
+
+def test_checkpoints_round_trip_and_keep_the_newest(variable_session, tmp_path):
+    sess, v, saver = variable_session
+    save_epochs(sess, v, saver, str(tmp_path), [1, 2, 3])
+    assert sorted(n for n in os.listdir(tmp_path) if n.endswith(('.index', '.pkl'))) == \
+        ['gan-2.index', 'gan-3.index', 'run-2.pkl', 'run-3.pkl']
+    sess.run(v.assign([0, 0, 0]))
+    assert training_run.restore_checkpoint(sess, saver, str(tmp_path)) == {'epoch': 3}
+    assert list(sess.run(v)) == [3, 3, 3]
+
+
+def test_a_damaged_newest_checkpoint_falls_back(variable_session, tmp_path, capsys):
+    sess, v, saver = variable_session
+    save_epochs(sess, v, saver, str(tmp_path), [1, 2])
+    os.remove(tmp_path / 'run-2.pkl')
+    assert training_run.restore_checkpoint(sess, saver, str(tmp_path)) == {'epoch': 1}
+    assert list(sess.run(v)) == [1, 1, 1]
+    assert 'checkpoint of epoch 2 is damaged' in capsys.readouterr().out
+
+
+def test_no_checkpoint_is_none(variable_session, tmp_path):
+    sess, _, saver = variable_session
+    assert training_run.restore_checkpoint(sess, saver, str(tmp_path)) is None
+
+
+def test_a_run_with_other_training_settings_is_refused():
+    settings = script_defaults()
+    training_run.check_same_run(dict(settings), settings)
+    with pytest.raises(InputError, match='holds a run trained with lr=0.001, seed=3; this run '
+                                         'asks for lr=0.0002, seed=0'):
+        training_run.check_same_run(dict(settings, lr=0.001, seed=3), settings)
+
+
+def test_ctrl_c_asks_once_then_stops_at_once():
+    stop = training_run.StopRequest()
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.signal == signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        stop.release()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_summaries_made_from_values():
+    values = training_run.scalars({'loss/D': np.float32(0.5), 'loss/G': 2}).value
+    assert [(v.tag, v.simple_value) for v in values] == [('loss/D', 0.5), ('loss/G', 2.0)]
+    picture = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    image = training_run.gray_image('grid', picture).value[0].image
+    assert (image.height, image.width, image.colorspace) == (3, 4, 1)
+    assert np.array_equal(iio.imread(image.encoded_image_string, extension='.png'), picture)
+
+
+def test_grid_is_500_pixels_and_returns_what_it_saved(tmp_path):
+    images = np.random.default_rng(0).uniform(-1, 1, (30, 784)).astype(np.float32)
+    path = str(tmp_path / 'grid.png')
+    frame = training_run.GridFigure().save(images, 'Epoch 1', path)
+    assert frame.shape == (500, 500) and frame.dtype == np.uint8
+    assert np.array_equal(iio.imread(path)[..., 0], frame)
