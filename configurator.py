@@ -13,7 +13,8 @@ import sys
 from input_data import DataError
 
 # Settings a saved run must share with this one to be resumed: they change what is trained.
-RUN_SETTINGS = ('batch_size', 'lr', 'keep_prob', 'eps', 'leaky_slope', 'adam_beta1', 'shuffle', 'seed')
+RUN_SETTINGS = ('batch_size', 'lr', 'keep_prob', 'eps', 'leaky_slope', 'adam_beta1', 'shuffle', 'seed',
+                'batch_norm', 'ema_decay', 'lr_decay_epochs', 'label_smoothing')
 
 
 class InputError(Exception):
@@ -120,6 +121,12 @@ def check(s):
         (s['eps'] >= 0, 'eps', 'at least 0'),
         (0 <= s['leaky_slope'] < 1, 'leaky_slope', 'in [0, 1)'),
         (0 <= s['adam_beta1'] < 1, 'adam_beta1', 'in [0, 1)'),
+        (0 <= s['ema_decay'] < 1, 'ema_decay', 'in [0, 1): 0 is off'),
+        (0 <= s['lr_decay_epochs'] <= s['train_epoch'], 'lr_decay_epochs',
+         f"from 0 (off) to train_epoch ({s['train_epoch']})"),
+        (0 <= s['label_smoothing'] < 0.5, 'label_smoothing', 'in [0, 0.5): 0 is off'),
+        (s['checkpoint'] in ('last', 'best') or s['checkpoint'].isdigit() and int(s['checkpoint']) >= 1,
+         'checkpoint', "'last', 'best' or the number of a kept epoch"),
         (s['keep_checkpoints'] >= 1, 'keep_checkpoints', 'at least 1'),
         (s['summary_every'] >= 1, 'summary_every', 'at least 1'),
         (s['eval_samples'] == 0 or s['eval_samples'] >= 2, 'eval_samples', '0 (off) or at least 2'),
@@ -132,3 +139,6 @@ def check(s):
             raise InputError(f"--{name}={s[name]!r} is out of range: it must be {wanted}.")
     if s['sample'] and s['evaluate']:
         raise InputError("--sample and --evaluate each replace training: give one of them.")
+    if s['checkpoint'] != 'last' and not s['resume']:
+        raise InputError(f"--checkpoint={s['checkpoint']} goes back to a saved epoch, and "
+                         f"--resume=False starts over: give one of them.")

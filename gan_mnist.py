@@ -35,6 +35,11 @@ leaky_slope = 0.0     # slope for x < 0 in the hidden layers of G and D; 0 is th
 adam_beta1 = 0.9      # Adam's first-moment decay; 0.9 is TF's default, which the reference used
 shuffle = False       # reshuffle the training images every epoch; the reference slices them in order
 seed = 0              # numpy noise, weight init and dropout; the reference seeded from the clock
+# better samples; each is off by default (the reference)
+batch_norm = False    # batch normalization in G's hidden layers
+ema_decay = 0.0       # > 0 (e.g. 0.999): pictures, samples and scores use a moving average of G's weights
+lr_decay_epochs = 0   # > 0: lr falls linearly to 0 over the last this many epochs
+label_smoothing = 0.0  # > 0 (e.g. 0.1): one-sided, D's target for real images is 1 - this
 # data
 data_dir = 'MNIST_data'
 data_url = input_data.DEFAULT_SOURCE_URL  # where missing MNIST files are downloaded from
@@ -46,8 +51,9 @@ summary_every = 50    # steps between TensorBoard loss points
 eval_samples = 10000  # generated images scored at the end of training; 0 skips the scoring
 eval_every = 0        # also score every this many epochs (costs time each time); 0 = only at the end
 # instead of training
-sample = 0            # N > 0: write N samples of the latest checkpoint to samples.npy and samples.png
-evaluate = 0          # N > 0: score N samples of the latest checkpoint and print the figures
+sample = 0            # N > 0: write N samples of a checkpoint to samples.npy and samples.png
+evaluate = 0          # N > 0: score N samples of a checkpoint and print the figures
+checkpoint = 'last'   # which one --sample/--evaluate use, or training goes back to: 'best' or an epoch
 
 # a settings file and --name=value arguments override the lines above (nanoGPT's configurator)
 configurator.exit_briefly_on_input_errors()  # bad input: one line and exit status 2, no traceback
@@ -76,11 +82,29 @@ def hidden(h):
     return tf.nn.relu(h) if leaky_slope == 0 else tf.nn.leaky_relu(h, alpha=leaky_slope)
 
 
-def generator(x):
+def normalized(h, name, training):
+    """Batch normalization, TF1 style, when batch_norm is on: the batch's statistics in training,
+    their moving averages (updated with each G step through UPDATE_OPS) when sampling."""
+    if not batch_norm:
+        return h
+    shape, ones, zeros = [h.get_shape()[1]], tf.ones_initializer(), tf.zeros_initializer()
+    gamma = tf.get_variable(f'{name}_gamma', shape, initializer=ones)
+    beta = tf.get_variable(f'{name}_beta', shape, initializer=zeros)
+    moving_mean = tf.get_variable(f'{name}_mean', shape, initializer=zeros, trainable=False)
+    moving_var = tf.get_variable(f'{name}_var', shape, initializer=ones, trainable=False)
+    if not training:
+        return tf.nn.batch_normalization(h, moving_mean, moving_var, beta, gamma, 1e-3)
+    mean, var = tf.nn.moments(h, axes=[0])
+    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, moving_mean.assign_sub(0.01 * (moving_mean - mean)))
+    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, moving_var.assign_sub(0.01 * (moving_var - var)))
+    return tf.nn.batch_normalization(h, mean, var, beta, gamma, 1e-3)
+
+
+def generator(x, training=True):
     """z (N x 100) -> 256 -> 512 -> 1024 -> 784 images in [-1, 1]."""
-    h0 = hidden(dense(x, 'G_w0', 'G_b0', 256))
-    h1 = hidden(dense(h0, 'G_w1', 'G_b1', 512))
-    h2 = hidden(dense(h1, 'G_w2', 'G_b2', 1024))
+    h0 = hidden(normalized(dense(x, 'G_w0', 'G_b0', 256), 'G_bn0', training))
+    h1 = hidden(normalized(dense(h0, 'G_w1', 'G_b1', 512), 'G_bn1', training))
+    h2 = hidden(normalized(dense(h1, 'G_w2', 'G_b2', 1024), 'G_bn2', training))
     return tf.nn.tanh(dense(h2, 'G_w3', 'G_b3', 784))
 
 
@@ -112,6 +136,9 @@ with tf.variable_scope('D') as scope:
 # loss for each network: both minimize a negated log-likelihood; eps keeps the logs finite
 D_loss = tf.reduce_mean(-tf.log(D_real + eps) - tf.log(1 - D_fake + eps))
 G_loss = tf.reduce_mean(-tf.log(D_fake + eps))
+if label_smoothing:  # one-sided: real images count as real with probability 1 - label_smoothing
+    D_loss = tf.reduce_mean(-(1 - label_smoothing) * tf.log(D_real + eps) - label_smoothing
+                            * tf.log(1 - D_real + eps) - tf.log(1 - D_fake + eps))
 
 # trainable variables for each network
 t_vars = tf.trainable_variables()
@@ -119,19 +146,36 @@ D_vars = [var for var in t_vars if 'D_' in var.name]
 G_vars = [var for var in t_vars if 'G_' in var.name]
 
 # optimizer for each network: each step changes only its own network's variables
-D_optim = tf.train.AdamOptimizer(lr, beta1=adam_beta1).minimize(D_loss, var_list=D_vars)
-G_optim = tf.train.AdamOptimizer(lr, beta1=adam_beta1).minimize(G_loss, var_list=G_vars)
+lr_scale = tf.Variable(1.0, trainable=False, name='lr_scale') if lr_decay_epochs else 1.0
+D_optim = tf.train.AdamOptimizer(lr * lr_scale, beta1=adam_beta1).minimize(D_loss, var_list=D_vars)
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch_norm's statistics
+    G_optim = tf.train.AdamOptimizer(lr * lr_scale, beta1=adam_beta1).minimize(G_loss, var_list=G_vars)
+
+# the generator the pictures, samples and scores come from: G_z's, or with batch_norm in inference
+# mode, and with ema_decay the moving average of its weights, updated after every G step
+G_sample = G_z
+if ema_decay:
+    ema = tf.train.ExponentialMovingAverage(ema_decay)
+    with tf.control_dependencies([G_optim]):
+        G_optim = ema.apply(G_vars)
+if batch_norm or ema_decay:
+    def averaged(getter, name, *args, **kwargs):
+        var = getter(name, *args, **kwargs)
+        average = ema.average(var) if ema_decay else None  # None: not averaged (BN statistics)
+        return var if average is None else average
+    with tf.variable_scope('G', reuse=True, custom_getter=averaged):
+        G_sample = generator(z, training=False)
 
 # open session and initialize all variables
 sess = tf.Session()  # the reference's InteractiveSession is meant for shells and notebooks
 sess.run(tf.global_variables_initializer())
 
 if sample or evaluate:  # instead of training: use the newest checkpoint in results_dir
-    training_run.sample_or_evaluate(sess, G_z, z, mnist, settings)
+    training_run.sample_or_evaluate(sess, G_sample, z, mnist, settings)
     sys.exit()
 
 # results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any
-run = training_run.TrainingRun(sess, G_z, z, settings, n_images=len(train_set))
+run = training_run.TrainingRun(sess, G_sample, z, settings, n_images=len(train_set))
 rng = np.random.default_rng(seed)  # the noise; the reference seeded np.random from the clock
 fixed_z_ = rng.standard_normal((25, 100), dtype=np.float32)  # the same 25 inputs every epoch
 train_hist = {'D_losses': [], 'G_losses': [], 'per_epoch_ptimes': [], 'total_ptime': [0.0]}
@@ -150,6 +194,8 @@ for epoch in range(start_epoch, train_epoch):
     epoch_start_time = time.time()
     if shuffle:  # a new order every epoch; the reference slices the same order every time
         train_set = train_set[rng.permutation(len(train_set))]
+    if lr_decay_epochs:
+        lr_scale.load(min(1.0, (train_epoch - epoch) / lr_decay_epochs), sess)
     for iter in range(train_set.shape[0] // batch_size):
         # update discriminator
         x_ = train_set[iter*batch_size:(iter+1)*batch_size]
@@ -174,8 +220,8 @@ for epoch in range(start_epoch, train_epoch):
               f'loss_d: {np.mean(D_losses):.3f}, loss_g: {np.mean(G_losses):.3f}')
     run.stop_if_diverged(epoch + 1, D_losses, G_losses, train_hist)  # a NaN loss keeps no epoch
     random_z_ = rng.standard_normal((25, 100), dtype=np.float32)
-    run.show_result((epoch + 1), sess.run(G_z, {z: random_z_}), isFix=False)
-    run.show_result((epoch + 1), sess.run(G_z, {z: fixed_z_}), isFix=True)
+    run.show_result((epoch + 1), sess.run(G_sample, {z: random_z_}), isFix=False)
+    run.show_result((epoch + 1), sess.run(G_sample, {z: fixed_z_}), isFix=True)
     train_hist['D_losses'].append(np.mean(D_losses))
     train_hist['G_losses'].append(np.mean(G_losses))
     train_hist['per_epoch_ptimes'].append(per_epoch_ptime)

@@ -111,6 +111,12 @@ def frechet_distance(features_a, features_b):
     return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
 
 
+def digit_shares(probs):
+    """The share of images the classifier takes for each digit: ten numbers summing to 1. A
+    collapse onto a few digits shows as a smallest share near 0."""
+    return (np.bincount(probs.argmax(axis=1), minlength=10) / len(probs)).tolist()
+
+
 def score_images(images, mnist, cache_path):
     """Figures for generated images (N x 784 in [-1, 1]), and the same for N real training
     images: the ceiling."""
@@ -120,12 +126,16 @@ def score_images(images, mnist, cache_path):
     real_features, real_probs = forward(weights, (mnist.train.images[:len(images)] - 0.5) / 0.5)
     return {'classifier_score': classifier_score(probs),
             'frechet_distance': frechet_distance(features, test_features),
+            'digit_shares': digit_shares(probs),
             'real_classifier_score': classifier_score(real_probs),
             'real_frechet_distance': frechet_distance(real_features, test_features)}
 
 
 def describe(figures, epoch, n):
+    shares = np.array(figures['digit_shares'])
     return (f"epoch {epoch}, {n} samples: classifier score {figures['classifier_score']:.2f} "
             f"(real images: {figures['real_classifier_score']:.2f}, at most 10), "
             f"Fréchet distance {figures['frechet_distance']:.2f} "
-            f"(real images: {figures['real_frechet_distance']:.2f}, 0 is best)")
+            f"(real images: {figures['real_frechet_distance']:.2f}, 0 is best), "
+            f"digit shares from {shares.min():.1%} ({shares.argmin()}) "
+            f"to {shares.max():.1%} ({shares.argmax()})")

@@ -44,24 +44,49 @@ class TrainingRun:
         prepare_results_dir(self.results_dir)
         if not settings['resume']:
             clear_run(self.results_dir)
-        self.checkpoint_dir = os.path.join(self.results_dir, 'checkpoints')
-        self.saver = tf.train.Saver(max_to_keep=settings['keep_checkpoints'], save_relative_paths=True)
+        self.checkpoints = Checkpoints(os.path.join(self.results_dir, 'checkpoints'),
+                                       settings['keep_checkpoints'])
         self.hist_path = os.path.join(self.results_dir, 'train_hist.pkl')
         self.plot_path = os.path.join(self.results_dir, 'MNIST_GAN_train_hist.png')
         self.gif_path = os.path.join(self.results_dir, 'generation_animation.gif')
+        self.quality_path = os.path.join(self.results_dir, 'MNIST_GAN_quality.png')
 
     def resume(self, train_hist, fixed_z_, rng):
         """The history and fixed noise of the run saved in results_dir, its weights restored and
-        rng put back where it was; or the ones given, when there is no saved run."""
-        run_state = restore_checkpoint(self.sess, self.saver, self.checkpoint_dir) \
-            if self.settings['resume'] else None
+        rng put back where it was; or the ones given, when there is no saved run. With
+        settings['checkpoint'] an earlier kept epoch, the epochs after it are dropped first."""
+        which = self.settings['checkpoint']
+        run_state = self.checkpoints.restore(self.sess, which) if self.settings['resume'] else None
         if run_state is None:
             return train_hist, fixed_z_
         check_same_run(run_state['settings'], self.settings)
+        epoch = run_state['epoch']
+        if which != 'last':
+            self.go_back_to(epoch)
         rng.bit_generator.state = run_state['rng_state']
-        print(f"resuming from epoch {run_state['epoch']} of {self.train_epoch} "
-              f"(saved in {self.checkpoint_dir}/)")
+        print(f"resuming from epoch {epoch} of {self.train_epoch} "
+              f"(saved in {self.checkpoints.dir}/)")
         return run_state['train_hist'], run_state['fixed_z']
+
+    def go_back_to(self, epoch):
+        """--checkpoint=N when training: drop what came after epoch N, saying so first."""
+        if epoch >= self.train_epoch:
+            raise InputError(f"--checkpoint={self.settings['checkpoint']} goes back to epoch "
+                             f"{epoch}, and --train_epoch={self.train_epoch} leaves nothing to "
+                             f"train after it. Raise --train_epoch; nothing was changed.")
+        later = sorted(e for e in self.checkpoints.kept() if e > epoch)
+        last = max(later + [epoch])
+        while os.path.exists(self.grid_path(True, last + 1)):
+            last += 1  # grids of epochs whose checkpoints were already pruned
+        if last == epoch:
+            return
+        print(f'going back to epoch {epoch}: dropping epochs {epoch + 1}-{last} from the history, '
+              f'the grids and the GIF, and their checkpoints ({", ".join(map(str, later))})')
+        self.checkpoints.drop_after(epoch)
+        for later_epoch in range(epoch + 1, last + 1):
+            for isFix in (True, False):
+                if os.path.exists(self.grid_path(isFix, later_epoch)):
+                    os.remove(self.grid_path(isFix, later_epoch))
 
     def start(self, train_hist):
         """Before the first step: the progress bar, the TensorBoard writer, Ctrl-C handling, the
@@ -74,7 +99,7 @@ class TrainingRun:
         self.writer = tf.summary.FileWriter(os.path.join(self.results_dir, 'tensorboard'),
                                             self.sess.graph)
         self.stop = StopRequest()
-        self.grid_figure, self.loss_figure = GridFigure(), LossFigure()
+        self.grid_figure, self.loss_figure, self.quality_figure = GridFigure(), LossFigure(), QualityFigure()
         done = [self.grid_path(True, e + 1) for e in range(self.epochs_done)]
         self.fixed_frames = [iio.imread(path)[..., 0] for path in done if os.path.exists(path)]
         self.earlier_ptime = train_hist['total_ptime'][0]  # the sessions before this one
@@ -124,20 +149,29 @@ class TrainingRun:
         """Score n generated images; print, keep in the history and in TensorBoard."""
         figures = quality_figures(self.sess, self.G_z, self.z, mnist, n, epoch, self.settings)
         train_hist.setdefault('scores', []).append(dict(figures, epoch=epoch))
+        shares = figures.pop('digit_shares')
+        figures.update(smallest_digit_share=min(shares), largest_digit_share=max(shares))
         self.writer.add_summary(scalars({f'quality/{k}': v for k, v in figures.items()}), epoch)
 
     def save(self, epoch, train_hist, fixed_z_, rng):
-        """After each epoch: the history, the loss plot and a checkpoint."""
+        """After each epoch: the history, the loss plot and a checkpoint, kept as the best too
+        when this epoch was scored with the lowest distance so far."""
         self.epochs_done = epoch
         train_hist['total_ptime'] = [self.earlier_ptime + time.time() - self.start_time]
         self.save_history(train_hist)
-        save_checkpoint(self.sess, self.saver, self.checkpoint_dir, epoch, {
+        distances = [s['frechet_distance'] for s in train_hist.get('scores', [])]
+        is_best = bool(distances) and train_hist['scores'][-1]['epoch'] == epoch \
+            and distances[-1] == min(distances)
+        self.checkpoints.save(self.sess, epoch, {
             'epoch': epoch, 'settings': {name: self.settings[name] for name in RUN_SETTINGS},
-            'train_hist': train_hist, 'fixed_z': fixed_z_, 'rng_state': rng.bit_generator.state})
+            'train_hist': train_hist, 'fixed_z': fixed_z_, 'rng_state': rng.bit_generator.state},
+            is_best)
 
     def save_history(self, train_hist):
         save_pickle(train_hist, self.hist_path)
         self.loss_figure.save(train_hist, self.plot_path)
+        if len(train_hist.get('scores', [])) >= 2:
+            self.quality_figure.save(train_hist['scores'], self.quality_path)
 
     def end_training(self, train_hist):
         """After the loop, finished or stopped: the clock, the bar, and Ctrl-C back to normal."""
@@ -149,9 +183,10 @@ class TrainingRun:
         """What a Ctrl-C or SIGTERM leaves: the outputs of the finished epochs; the exit status."""
         self.finish(train_hist)
         name = 'Ctrl-C' if self.stop.signal == signal.SIGINT else 'SIGTERM'
+        again = 'the same command' if self.settings['checkpoint'] == 'last' else \
+            'the same command without --checkpoint'  # with it, it would go back again
         print(f'{name}: stopped in epoch {self.epochs_done + 1}; {self.epochs_done} of '
-              f'{self.train_epoch} epochs are saved in {self.results_dir}/. Run the same command '
-              f'to resume.')
+              f'{self.train_epoch} epochs are saved in {self.results_dir}/. Run {again} to resume.')
         return 128 + self.stop.signal
 
     def finish(self, train_hist):
@@ -220,44 +255,113 @@ def clear_run(results_dir):
         if os.path.isdir(path):
             for file in os.listdir(path):
                 os.remove(os.path.join(path, file))
-    for name in ('train_hist.pkl', 'MNIST_GAN_train_hist.png', 'generation_animation.gif'):
+    for name in ('train_hist.pkl', 'MNIST_GAN_train_hist.png', 'MNIST_GAN_quality.png',
+                 'generation_animation.gif'):
         if os.path.exists(os.path.join(results_dir, name)):
             os.remove(os.path.join(results_dir, name))
 
 
-def save_checkpoint(sess, saver, checkpoint_dir, epoch, run_state):
-    """The run state first, the Saver last: Saver updates its 'checkpoint' index file only after
-    the weights are written, so a checkpoint listed there is whole."""
-    save_pickle(run_state, os.path.join(checkpoint_dir, f'run-{epoch}.pkl'))
-    saver.save(sess, os.path.join(checkpoint_dir, 'gan'), global_step=epoch, write_meta_graph=False)
-    kept_epochs = {path.rsplit('-', 1)[1] for path in saver.last_checkpoints}
-    for name in os.listdir(checkpoint_dir):
-        if name.startswith('run-') and name[len('run-'):-len('.pkl')] not in kept_epochs:
-            os.remove(os.path.join(checkpoint_dir, name))
+class Checkpoints:
+    """The end-of-epoch checkpoints in checkpoint_dir: the last `keep` (gan-N.*, listed in the
+    file 'checkpoint') and, once the run is scored during training, the one with the lowest
+    distance so far (best-N.*, listed in 'best_checkpoint'). Weights and Adam state go through
+    Saver; the rest of the run (history, fixed noise, numpy RNG state, the settings that define
+    the run) is pickled beside them as run-N.pkl."""
+
+    def __init__(self, checkpoint_dir, keep=1):
+        self.dir = checkpoint_dir
+        self.saver = tf.train.Saver(max_to_keep=keep, save_relative_paths=True)
+        self.best_saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
+
+    def listed(self, latest_filename):
+        state = tf.train.get_checkpoint_state(self.dir, latest_filename)
+        return list(state.all_model_checkpoint_paths) if state else []
+
+    def kept(self):
+        """{epoch: path} of every kept checkpoint, the best one included."""
+        return {epoch_of(path): path for path in self.listed('best_checkpoint') + self.listed('checkpoint')}
+
+    def save(self, sess, epoch, run_state, is_best=False):
+        """The run state first, the Savers last: a Saver updates its list only after the weights
+        are written, so a checkpoint listed there is whole."""
+        save_pickle(run_state, os.path.join(self.dir, f'run-{epoch}.pkl'))
+        self.saver.save(sess, os.path.join(self.dir, 'gan'), global_step=epoch,
+                        write_meta_graph=False)
+        if is_best:
+            self.best_saver.save(sess, os.path.join(self.dir, 'best'), global_step=epoch,
+                                 latest_filename='best_checkpoint', write_meta_graph=False)
+        kept_epochs = self.kept()
+        for name in os.listdir(self.dir):
+            if name.startswith('run-') and int(name[len('run-'):-len('.pkl')]) not in kept_epochs:
+                os.remove(os.path.join(self.dir, name))
+
+    def restore(self, sess, which='last'):
+        """Restore a checkpoint, 'last' (the newest whole one: a damaged one is reported and the
+        one before it used), 'best', or an epoch number; return its run state. None when the
+        folder holds no checkpoint."""
+        last = self.listed('checkpoint')
+        if not last:
+            return None
+        if which == 'last':
+            candidates = list(reversed(last))
+        elif which == 'best':
+            candidates = self.listed('best_checkpoint')
+            if not candidates:
+                raise InputError(f"{self.dir}/ holds no best checkpoint: the run was not scored "
+                                 f"during training (--eval_every). Use --checkpoint=last or an "
+                                 f"epoch among {self.describe_kept()}.")
+        elif int(which) in self.kept():
+            candidates = [self.kept()[int(which)]]
+        else:
+            raise InputError(f"--checkpoint={which}: epoch {which} is not kept in {self.dir}/; "
+                             f"the kept ones are {self.describe_kept()}.")
+        for path in candidates:
+            epoch = epoch_of(path)
+            try:
+                with open(os.path.join(self.dir, f'run-{epoch}.pkl'), 'rb') as f:
+                    run_state = pickle.load(f)
+                self.saver.restore(sess, path)
+            except (OSError, EOFError, pickle.UnpicklingError, tf.errors.OpError) as e:
+                print(f'checkpoint of epoch {epoch} is damaged ({type(e).__name__}); '
+                      f'trying the one before it')
+                continue
+            self.saver.recover_last_checkpoints(last)  # later saves keep pruning these
+            self.best_saver.recover_last_checkpoints(self.listed('best_checkpoint'))
+            return run_state
+        raise InputError(f"every checkpoint in {self.dir}/ is damaged. Run with "
+                         f"--resume=False to delete this run and start over, or with another "
+                         f"--results_dir to keep it.")
+
+    def describe_kept(self):
+        best = self.listed('best_checkpoint')
+        return ', '.join(str(epoch_of(path)) for path in self.listed('checkpoint')) \
+            + (f' and the best, {epoch_of(best[0])}' if best else '')
+
+    def drop_after(self, epoch):
+        """Delete the checkpoints of the epochs after `epoch`, and take them off both lists."""
+        dropped = set()
+        for saver, latest_filename in ((self.saver, 'checkpoint'), (self.best_saver, 'best_checkpoint')):
+            kept = []
+            for path in self.listed(latest_filename):
+                if epoch_of(path) > epoch:
+                    tf.train.remove_checkpoint(path)
+                    dropped.add(epoch_of(path))
+                else:
+                    kept.append(path)
+            saver.recover_last_checkpoints(kept)
+            if kept:
+                tf.train.update_checkpoint_state(self.dir, os.path.basename(kept[-1]),
+                                                 [os.path.basename(p) for p in kept],
+                                                 latest_filename=latest_filename)
+            else:
+                os.remove(os.path.join(self.dir, latest_filename))
+        for dropped_epoch in dropped:
+            os.remove(os.path.join(self.dir, f'run-{dropped_epoch}.pkl'))
 
 
-def restore_checkpoint(sess, saver, checkpoint_dir):
-    """Restore the newest whole checkpoint and return its run state, or None if there is none.
-    A damaged newest checkpoint is reported and the one before it used."""
-    state = tf.train.get_checkpoint_state(checkpoint_dir)
-    if state is None:
-        return None
-    paths = list(state.all_model_checkpoint_paths)
-    for path in reversed(paths):
-        epoch = path.rsplit('-', 1)[-1]
-        try:
-            with open(os.path.join(checkpoint_dir, f'run-{epoch}.pkl'), 'rb') as f:
-                run_state = pickle.load(f)
-            saver.restore(sess, path)
-        except (OSError, EOFError, pickle.UnpicklingError, tf.errors.OpError) as e:
-            print(f'checkpoint of epoch {epoch} is damaged ({type(e).__name__}); '
-                  f'trying the one before it')
-            continue
-        saver.recover_last_checkpoints(paths)
-        return run_state
-    raise InputError(f"every checkpoint in {checkpoint_dir}/ is damaged. Run with "
-                     f"--resume=False to delete this run and start over, or with another "
-                     f"--results_dir to keep it.")
+def epoch_of(checkpoint_path):
+    """The epoch of a checkpoint path such as .../gan-12."""
+    return int(checkpoint_path.rsplit('-', 1)[1])
 
 
 def check_same_run(saved, settings):
@@ -285,7 +389,7 @@ def sample_or_evaluate(sess, G_z, z, mnist, settings):
     of N samples, printed."""
     results_dir = settings['results_dir']
     checkpoint_dir = os.path.join(results_dir, 'checkpoints')
-    run_state = restore_checkpoint(sess, tf.train.Saver(), checkpoint_dir) \
+    run_state = Checkpoints(checkpoint_dir).restore(sess, settings['checkpoint']) \
         if os.path.isdir(checkpoint_dir) else None
     if run_state is None:
         raise InputError(f"no checkpoint in {checkpoint_dir}/: nothing trained to "
@@ -363,6 +467,32 @@ class LossFigure:
         self.G_line.set_data(epochs, hist['G_losses'])
         self.ax.relim()
         self.ax.autoscale_view()
+        with replaced_atomically(path) as tmp:
+            self.fig.savefig(tmp, format='png')
+
+
+class QualityFigure:
+    """Classifier score and Fréchet distance per scored epoch, with the real-data ceilings."""
+
+    def __init__(self):
+        self.fig, (self.score_ax, self.distance_ax) = plt.subplots(2, 1, sharex=True, figsize=(6.4, 6.4))
+        self.score_ax.set_ylabel('classifier score (at most 10)')
+        self.distance_ax.set_ylabel('Fréchet distance (0 is best)')
+        self.distance_ax.set_yscale('log')
+        self.distance_ax.set_xlabel('Epoch')
+
+    def save(self, scores, path):
+        epochs = [s['epoch'] for s in scores]
+        for ax, name in ((self.score_ax, 'classifier_score'), (self.distance_ax, 'frechet_distance')):
+            for line in list(ax.lines):
+                line.remove()
+            ax.plot(epochs, [s[name] for s in scores], '.-', label='samples')
+            ax.plot(epochs, [s[f'real_{name}'] for s in scores], '--', color='gray', label='real images')
+            ax.grid(True)
+            ax.relim()
+            ax.autoscale_view()
+        self.score_ax.legend(loc=4)
+        self.fig.tight_layout()
         with replaced_atomically(path) as tmp:
             self.fig.savefig(tmp, format='png')
 

@@ -26,41 +26,78 @@ def test_results_dir_that_is_a_file_is_explained(tmp_path):
 
 @pytest.fixture
 def variable_session():
-    """A session on a graph holding one variable v, and a Saver keeping 2 checkpoints."""
+    """A session on a graph holding one variable v."""
     with tf.Graph().as_default(), tf.Session() as sess:
         v = tf.get_variable('v', [3], initializer=tf.zeros_initializer())
         sess.run(tf.global_variables_initializer())
-        yield sess, v, tf.train.Saver(max_to_keep=2, save_relative_paths=True)
+        yield sess, v
 
 
-def save_epochs(sess, v, saver, folder, epochs):
+def save_epochs(sess, v, checkpoints, epochs, best=()):
     for epoch in epochs:
         sess.run(v.assign([epoch] * 3))
-        training_run.save_checkpoint(sess, saver, folder, epoch, {'epoch': epoch})
+        checkpoints.save(sess, epoch, {'epoch': epoch}, is_best=epoch in best)
+
+
+def kept_files(folder):
+    return sorted(n for n in os.listdir(folder) if n.endswith(('.index', '.pkl')))
 
 
 def test_checkpoints_round_trip_and_keep_the_newest(variable_session, tmp_path):
-    sess, v, saver = variable_session
-    save_epochs(sess, v, saver, str(tmp_path), [1, 2, 3])
-    assert sorted(n for n in os.listdir(tmp_path) if n.endswith(('.index', '.pkl'))) == \
-        ['gan-2.index', 'gan-3.index', 'run-2.pkl', 'run-3.pkl']
+    sess, v = variable_session
+    checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
+    save_epochs(sess, v, checkpoints, [1, 2, 3])
+    assert kept_files(tmp_path) == ['gan-2.index', 'gan-3.index', 'run-2.pkl', 'run-3.pkl']
     sess.run(v.assign([0, 0, 0]))
-    assert training_run.restore_checkpoint(sess, saver, str(tmp_path)) == {'epoch': 3}
+    assert checkpoints.restore(sess) == {'epoch': 3}
     assert list(sess.run(v)) == [3, 3, 3]
 
 
+def test_the_best_is_kept_besides_the_last(variable_session, tmp_path, capsys):
+    sess, v = variable_session
+    checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
+    save_epochs(sess, v, checkpoints, [1, 2, 3, 4, 5], best=[1, 2])
+    assert kept_files(tmp_path) == ['best-2.index', 'gan-4.index', 'gan-5.index',
+                                    'run-2.pkl', 'run-4.pkl', 'run-5.pkl']
+    assert checkpoints.restore(sess, 'best') == {'epoch': 2} and list(sess.run(v)) == [2, 2, 2]
+    assert checkpoints.restore(sess, '4') == {'epoch': 4} and list(sess.run(v)) == [4, 4, 4]
+    with pytest.raises(InputError, match='epoch 3 is not kept .* the kept ones are 4, 5 and the best, 2'):
+        checkpoints.restore(sess, '3')
+
+
+def test_no_best_without_scores_is_explained(variable_session, tmp_path):
+    sess, v = variable_session
+    checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
+    save_epochs(sess, v, checkpoints, [1])
+    with pytest.raises(InputError, match='holds no best checkpoint: the run was not scored'):
+        checkpoints.restore(sess, 'best')
+
+
+def test_going_back_drops_the_later_checkpoints(variable_session, tmp_path):
+    sess, v = variable_session
+    checkpoints = training_run.Checkpoints(str(tmp_path), keep=3)
+    save_epochs(sess, v, checkpoints, [1, 2, 3, 4], best=[1, 4])
+    checkpoints.drop_after(2)
+    assert kept_files(tmp_path) == ['gan-2.index', 'run-2.pkl']
+    assert not os.path.exists(tmp_path / 'best_checkpoint')
+    assert checkpoints.restore(sess) == {'epoch': 2}
+    save_epochs(sess, v, checkpoints, [3])  # training goes on from there
+    assert kept_files(tmp_path) == ['gan-2.index', 'gan-3.index', 'run-2.pkl', 'run-3.pkl']
+
+
 def test_a_damaged_newest_checkpoint_falls_back(variable_session, tmp_path, capsys):
-    sess, v, saver = variable_session
-    save_epochs(sess, v, saver, str(tmp_path), [1, 2])
+    sess, v = variable_session
+    checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
+    save_epochs(sess, v, checkpoints, [1, 2])
     os.remove(tmp_path / 'run-2.pkl')
-    assert training_run.restore_checkpoint(sess, saver, str(tmp_path)) == {'epoch': 1}
+    assert checkpoints.restore(sess) == {'epoch': 1}
     assert list(sess.run(v)) == [1, 1, 1]
     assert 'checkpoint of epoch 2 is damaged' in capsys.readouterr().out
 
 
 def test_no_checkpoint_is_none(variable_session, tmp_path):
-    sess, _, saver = variable_session
-    assert training_run.restore_checkpoint(sess, saver, str(tmp_path)) is None
+    sess, _ = variable_session
+    assert training_run.Checkpoints(str(tmp_path)).restore(sess) is None
 
 
 def test_a_run_with_other_training_settings_is_refused():
