@@ -15,6 +15,8 @@ from input_data import DataError
 # Settings a saved run must share with this one to be resumed: they change what is trained.
 RUN_SETTINGS = ('batch_size', 'lr', 'keep_prob', 'eps', 'leaky_slope', 'adam_beta1', 'shuffle', 'seed',
                 'batch_norm', 'ema_decay', 'lr_decay_epochs', 'label_smoothing')
+# Settings that shape the generator: --sample and --evaluate take them from the saved run.
+NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay')
 
 
 class InputError(Exception):
@@ -47,6 +49,17 @@ def configure(args, defaults):
         settings.update(parse_override(arg, defaults))
     check(settings)
     return settings
+
+
+def given_names(args, defaults):
+    """The names of the settings that args set, in a settings file or as --name=value."""
+    names = set()
+    if args and not args[0].startswith('--'):
+        names |= set(read_settings_file(args[0], defaults))
+        args = args[1:]
+    for arg in args:
+        names |= set(parse_override(arg, defaults))
+    return names
 
 
 def read_settings_file(path, defaults):

@@ -57,9 +57,12 @@ checkpoint = 'last'   # which one --sample/--evaluate use, or training goes back
 
 # a settings file and --name=value arguments override the lines above (nanoGPT's configurator)
 configurator.exit_briefly_on_input_errors()  # bad input: one line and exit status 2, no traceback
-settings = configurator.configure(sys.argv[1:], {name: value for name, value in globals().items()
-                                                 if isinstance(value, (bool, int, float, str))
-                                                 and not name.startswith('_')})
+defaults = {name: value for name, value in globals().items()
+            if isinstance(value, (bool, int, float, str)) and not name.startswith('_')}
+settings = configurator.configure(sys.argv[1:], defaults)
+if settings['sample'] or settings['evaluate']:  # the network the saved run was trained with
+    given = configurator.given_names(sys.argv[1:], defaults)
+    settings = training_run.with_saved_network(settings, given)
 globals().update(settings)
 tf.disable_eager_execution()  # TF1: build a graph first, then run it in a Session
 tf.logging.set_verbosity(tf.logging.ERROR)  # compat.v1 calls warn that they are compat.v1

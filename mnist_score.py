@@ -12,6 +12,7 @@ and cached as a .npz of its weights; scoring itself runs in numpy. Real training
 the same way give the ceiling a generator can reach.
 """
 import itertools
+import json
 import os
 import zipfile
 
@@ -20,6 +21,9 @@ import tensorflow.compat.v1 as tf
 
 LAYERS = [784, 512, 128, 10]
 CLASSIFIER_EPOCHS = 30  # 98.2% test accuracy on MNIST (10 epochs: 97.7%)
+CLASSIFIER_SEED = 0
+# what a cached classifier must have been trained with to be used; a change retrains it
+VERSION = json.dumps({'layers': LAYERS, 'epochs': CLASSIFIER_EPOCHS, 'seed': CLASSIFIER_SEED})
 
 
 def forward(weights, images):
@@ -31,7 +35,7 @@ def forward(weights, images):
     return features, e / e.sum(axis=1, keepdims=True)
 
 
-def train_classifier(mnist, epochs=CLASSIFIER_EPOCHS, seed=0):
+def train_classifier(mnist, epochs=CLASSIFIER_EPOCHS, seed=CLASSIFIER_SEED):
     """Train the classifier on mnist.train (images in [0, 1], one-hot labels); return its weights
     as numpy arrays, with its accuracy on mnist.test under 'test_accuracy'."""
     images = (mnist.train.images - 0.5) / 0.5
@@ -66,20 +70,20 @@ def train_classifier(mnist, epochs=CLASSIFIER_EPOCHS, seed=0):
 
 
 def load_classifier(mnist, cache_path):
-    """The cached classifier, or a new one trained (and cached) when the cache is missing or
-    damaged."""
+    """The cached classifier, or a new one trained (and cached) when the cache is missing,
+    damaged, or of another VERSION."""
     try:
         with np.load(cache_path) as cache:
             weights = {name: cache[name] for name in cache.files}
-        if all(weights[f'w{i}'].shape == (n_in, n_out)
-               for i, (n_in, n_out) in enumerate(itertools.pairwise(LAYERS))):
+        if 'version' in weights and str(weights['version']) == VERSION:
             return weights
-        print(f'{cache_path} holds a classifier of another shape; training a new one')
+        print(f'{cache_path} holds a classifier trained otherwise than {VERSION}; '
+              f'training a new one')
     except FileNotFoundError:
         print(f'training the MNIST classifier for the quality figures (once; cached in {cache_path})')
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         print(f'{cache_path} is damaged ({type(e).__name__}); training a new classifier')
-    weights = train_classifier(mnist)
+    weights = dict(train_classifier(mnist), version=np.array(VERSION))
     print(f"classifier test accuracy: {weights['test_accuracy']:.4f}")
     try:
         tmp = cache_path + '.part.npz'

@@ -5,11 +5,16 @@ loss plot and GIF, TensorBoard, the progress bar, and the quality figures.
 Settings come in as arguments (`settings` is the dict of the script's settings); nothing here
 reads the script's globals.
 """
+import fcntl
+import functools
+import json
 import os
 import pickle
+import re
 import signal
 import sys
 import time
+import zipfile
 
 import imageio.v3 as iio
 import matplotlib
@@ -17,13 +22,48 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tqdm import tqdm
 
-from configurator import RUN_SETTINGS, InputError
+from configurator import NETWORK_SETTINGS, RUN_SETTINGS, InputError
 from input_data import replaced_atomically
 
 matplotlib.use('Agg')  # files only, no window: also works on a machine with no display
 import matplotlib.pyplot as plt  # after use('Agg'): the backend must be chosen first
 
 RUN_FOLDERS = ('checkpoints', 'Fixed_results', 'Random_results', 'tensorboard')  # in results_dir
+EVENTS_SUFFIX = '.gan_mnist'  # ends the names of the TensorBoard event files the script writes
+SCRIPT_FILES = {  # folder of results_dir: the names of the files the script writes there
+    '': r'train_hist\.pkl|MNIST_GAN_train_hist\.png|MNIST_GAN_quality\.png|'
+        r'generation_animation\.gif|samples\.npy|samples\.png',
+    'checkpoints': r'checkpoint|best_checkpoint|(gan|best)-\d+\.(index|data-\d+-of-\d+)|'
+                   r'run-\d+\.(json|npz|pkl)',
+    'Fixed_results': r'MNIST_GAN_\d+\.png',
+    'Random_results': r'MNIST_GAN_\d+\.png',
+    'tensorboard': r'events\.out\.tfevents\..*' + re.escape(EVENTS_SUFFIX),
+}
+
+
+class WriteError(InputError):
+    """A file of the run could not be written (disk full, folder gone, no permission): the
+    message names it and the cause; the last whole checkpoint stays."""
+
+
+def stops_on_write_errors(method):
+    """Turn a failed write inside a TrainingRun method into a WriteError that says what to do."""
+    @functools.wraps(method)
+    def method_that_stops(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as e:
+            failure = f'cannot write {e.filename} ({e.strerror})'
+        except tf.errors.OpError as e:  # from Saver: its message holds 'path; cause' among more
+            path_and_cause = re.search(r'(/\S+?)(\.tempstate\d+)?; ([^\n]+)', e.message)
+            failure = f'cannot write {path_and_cause[1]} ({path_and_cause[3].strip()})' \
+                if path_and_cause else f'cannot write a checkpoint ({e.message.splitlines()[0]})'
+        whole = self.checkpoints.listed('checkpoint')
+        kept = f'the checkpoint of epoch {epoch_of(whole[-1])} is whole' if whole else \
+            'no epoch was saved yet'
+        raise WriteError(f'{failure}. Training stopped; {kept}. Once the cause is fixed, run the '
+                         f'same command to resume.') from None
+    return method_that_stops
 
 
 class TrainingRun:
@@ -42,6 +82,7 @@ class TrainingRun:
                              f"training images in {settings['data_dir']}/.")
         self.n_batches = n_images // settings['batch_size']
         prepare_results_dir(self.results_dir)
+        self.lock = lock_results_dir(self.results_dir)  # held until the process ends
         if not settings['resume']:
             clear_run(self.results_dir)
         self.checkpoints = Checkpoints(os.path.join(self.results_dir, 'checkpoints'),
@@ -68,6 +109,7 @@ class TrainingRun:
               f"(saved in {self.checkpoints.dir}/)")
         return run_state['train_hist'], run_state['fixed_z']
 
+    @stops_on_write_errors
     def go_back_to(self, epoch):
         """--checkpoint=N when training: drop what came after epoch N, saying so first."""
         if epoch >= self.train_epoch:
@@ -97,7 +139,7 @@ class TrainingRun:
                         unit='step', file=sys.stdout, disable=not sys.stdout.isatty(),
                         dynamic_ncols=True)
         self.writer = tf.summary.FileWriter(os.path.join(self.results_dir, 'tensorboard'),
-                                            self.sess.graph)
+                                            self.sess.graph, filename_suffix=EVENTS_SUFFIX)
         self.stop = StopRequest()
         self.grid_figure, self.loss_figure, self.quality_figure = GridFigure(), LossFigure(), QualityFigure()
         done = [self.grid_path(True, e + 1) for e in range(self.epochs_done)]
@@ -137,6 +179,7 @@ class TrainingRun:
         kind = 'Fixed' if isFix else 'Random'
         return os.path.join(self.results_dir, f'{kind}_results', f'MNIST_GAN_{epoch}.png')
 
+    @stops_on_write_errors
     def show_result(self, epoch, images, isFix):
         """The epoch's grid of 25 images, saved as the reference's show_result saved it; the
         Fixed one also becomes a GIF frame and a TensorBoard image."""
@@ -145,6 +188,7 @@ class TrainingRun:
             self.fixed_frames.append(frame)
             self.writer.add_summary(gray_image('fixed_noise_grid/image/0', frame), self.step_count - 1)
 
+    @stops_on_write_errors
     def score(self, epoch, n, train_hist, mnist):
         """Score n generated images; print, keep in the history and in TensorBoard."""
         figures = quality_figures(self.sess, self.G_z, self.z, mnist, n, epoch, self.settings)
@@ -153,6 +197,7 @@ class TrainingRun:
         figures.update(smallest_digit_share=min(shares), largest_digit_share=max(shares))
         self.writer.add_summary(scalars({f'quality/{k}': v for k, v in figures.items()}), epoch)
 
+    @stops_on_write_errors
     def save(self, epoch, train_hist, fixed_z_, rng):
         """After each epoch: the history, the loss plot and a checkpoint, kept as the best too
         when this epoch was scored with the lowest distance so far."""
@@ -189,12 +234,15 @@ class TrainingRun:
               f'{self.train_epoch} epochs are saved in {self.results_dir}/. Run {again} to resume.')
         return 128 + self.stop.signal
 
+    @stops_on_write_errors
     def finish(self, train_hist):
         """The outputs that sum up the run so far: history, loss plot, GIF of the Fixed grids."""
         self.save_history(train_hist)
         if self.fixed_frames:
             save_gif(self.fixed_frames, self.gif_path)
         self.writer.flush()
+        for figure in (self.grid_figure, self.loss_figure, self.quality_figure):
+            plt.close(figure.fig)
 
 
 class StopRequest:
@@ -232,8 +280,7 @@ def gray_image(tag, picture):
 
 
 # ---------------------------------------------------------------------------------------------
-# The results folder and checkpoints: weights and Adam state through Saver, plus a pickle of the
-# rest of the run (history, fixed noise, numpy RNG state, the settings that define the run)
+# The results folder: its folders, the lock, starting over, and the checkpoints
 # ---------------------------------------------------------------------------------------------
 def prepare_results_dir(results_dir):
     """Make results_dir and its subfolders, or explain why they cannot be made."""
@@ -248,30 +295,71 @@ def prepare_results_dir(results_dir):
                          f"{e.filename}). Point --results_dir at a folder you can write to.") from None
 
 
+def lock_results_dir(results_dir):
+    """One training run per results_dir: an exclusive flock on results_dir/gan_mnist.lock, which
+    the operating system releases when the process ends, however it ends. Returns the open file
+    that holds the lock."""
+    path = os.path.join(results_dir, 'gan_mnist.lock')
+    lock = open(path, 'a')  # noqa: SIM115 (the lock lasts as long as the file stays open)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise InputError(f"{results_dir}/ is in use by another training run "
+                         f"({lock_holder(path)}). Wait for it to end, stop it (it keeps its last "
+                         f"whole epoch), or train in another --results_dir. Sampling and "
+                         f"evaluating it meanwhile are fine.") from None
+    return lock
+
+
+def lock_holder(path):
+    """'process N' holding the flock on path, from Linux's /proc/locks; else 'another process'."""
+    device_inode = f':{os.stat(path).st_ino}'
+    try:
+        with open('/proc/locks') as f:
+            for fields in (line.split() for line in f):
+                if fields[1] == 'FLOCK' and fields[5].endswith(device_inode):
+                    return f'process {fields[4]}'
+    except (OSError, IndexError):
+        pass
+    return 'another process'
+
+
 def clear_run(results_dir):
-    """--resume=False: delete what an earlier run left in results_dir."""
-    for name in RUN_FOLDERS:
-        path = os.path.join(results_dir, name)
-        if os.path.isdir(path):
-            for file in os.listdir(path):
-                os.remove(os.path.join(path, file))
-    for name in ('train_hist.pkl', 'MNIST_GAN_train_hist.png', 'MNIST_GAN_quality.png',
-                 'generation_animation.gif'):
-        if os.path.exists(os.path.join(results_dir, name)):
-            os.remove(os.path.join(results_dir, name))
+    """--resume=False: delete the files an earlier run of the script wrote in results_dir,
+    matched by their exact names; say which other files were left."""
+    left = []
+    for folder, names in SCRIPT_FILES.items():
+        path = os.path.join(results_dir, folder)
+        for name in sorted(os.listdir(path)) if os.path.isdir(path) else []:
+            file = os.path.join(path, name)
+            if re.fullmatch(names, name) and os.path.isfile(file):
+                os.remove(file)
+            elif os.path.isfile(file) and not (folder == '' and name == 'gan_mnist.lock'):
+                left.append(os.path.join(folder, name))
+    if left:
+        print(f"starting over in {results_dir}/; left {len(left)} file(s) the script did not "
+              f"write: {', '.join(left)}")
 
 
 class Checkpoints:
     """The end-of-epoch checkpoints in checkpoint_dir: the last `keep` (gan-N.*, listed in the
     file 'checkpoint') and, once the run is scored during training, the one with the lowest
     distance so far (best-N.*, listed in 'best_checkpoint'). Weights and Adam state go through
-    Saver; the rest of the run (history, fixed noise, numpy RNG state, the settings that define
-    the run) is pickled beside them as run-N.pkl."""
+    Saver; the rest of the run is kept beside them as run-N.json (epoch, the settings that define
+    the run, history, numpy RNG state) and run-N.npz (the fixed noise): data only, so reading a
+    results folder from someone else runs none of their code, as a pickle could."""
 
     def __init__(self, checkpoint_dir, keep=1):
-        self.dir = checkpoint_dir
-        self.saver = tf.train.Saver(max_to_keep=keep, save_relative_paths=True)
-        self.best_saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
+        self.dir, self.keep = checkpoint_dir, keep
+
+    @functools.cached_property
+    def saver(self):  # made on first use: reading the run state needs no graph
+        return tf.train.Saver(max_to_keep=self.keep, save_relative_paths=True)
+
+    @functools.cached_property
+    def best_saver(self):
+        return tf.train.Saver(max_to_keep=1, save_relative_paths=True)
 
     def listed(self, latest_filename):
         state = tf.train.get_checkpoint_state(self.dir, latest_filename)
@@ -284,7 +372,11 @@ class Checkpoints:
     def save(self, sess, epoch, run_state, is_best=False):
         """The run state first, the Savers last: a Saver updates its list only after the weights
         are written, so a checkpoint listed there is whole."""
-        save_pickle(run_state, os.path.join(self.dir, f'run-{epoch}.pkl'))
+        state = {name: value for name, value in run_state.items() if name != 'fixed_z'}
+        with replaced_atomically(os.path.join(self.dir, f'run-{epoch}.json')) as tmp, open(tmp, 'w') as f:
+            json.dump(state, f, default=float)  # float: numpy's float32 losses
+        with replaced_atomically(os.path.join(self.dir, f'run-{epoch}.npz')) as tmp, open(tmp, 'wb') as f:
+            np.savez(f, fixed_z=run_state['fixed_z'])
         self.saver.save(sess, os.path.join(self.dir, 'gan'), global_step=epoch,
                         write_meta_graph=False)
         if is_best:
@@ -292,45 +384,71 @@ class Checkpoints:
                                  latest_filename='best_checkpoint', write_meta_graph=False)
         kept_epochs = self.kept()
         for name in os.listdir(self.dir):
-            if name.startswith('run-') and int(name[len('run-'):-len('.pkl')]) not in kept_epochs:
+            state_file = re.fullmatch(r'run-(\d+)\.(json|npz|pkl)', name)
+            if state_file and int(state_file[1]) not in kept_epochs:
                 os.remove(os.path.join(self.dir, name))
+
+    def run_state(self, epoch):
+        """The run state saved with the checkpoint of `epoch`."""
+        older = os.path.join(self.dir, f'run-{epoch}.pkl')
+        if os.path.exists(older) and not os.path.exists(os.path.join(self.dir, f'run-{epoch}.json')):
+            raise InputError(f"{self.dir}/ was saved by an older version of gan_mnist.py, as "
+                             f"pickles ({older}), which this one does not load: unpickling can "
+                             f"run code. Start over with --resume=False, or train in another "
+                             f"--results_dir.")
+        with open(os.path.join(self.dir, f'run-{epoch}.json')) as f:
+            state = json.load(f)
+        with np.load(os.path.join(self.dir, f'run-{epoch}.npz')) as arrays:
+            state['fixed_z'] = arrays['fixed_z']
+        return state
 
     def restore(self, sess, which='last'):
         """Restore a checkpoint, 'last' (the newest whole one: a damaged one is reported and the
         one before it used), 'best', or an epoch number; return its run state. None when the
         folder holds no checkpoint."""
+        for path in self.candidates(which):
+            try:
+                run_state = self.run_state(epoch_of(path))
+                self.saver.restore(sess, path)
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, tf.errors.OpError) as e:
+                print(f'checkpoint of epoch {epoch_of(path)} is damaged ({type(e).__name__}); '
+                      f'trying the one before it')
+                continue
+            self.saver.recover_last_checkpoints(self.listed('checkpoint'))  # later saves prune these
+            self.best_saver.recover_last_checkpoints(self.listed('best_checkpoint'))
+            return run_state
+        if self.candidates(which):
+            raise InputError(f"every checkpoint in {self.dir}/ is damaged. Run with "
+                             f"--resume=False to delete this run and start over, or with another "
+                             f"--results_dir to keep it.")
+        return None
+
+    def saved_settings(self, which='last'):
+        """The settings of the run whose checkpoint `which` would be restored; None if none."""
+        for path in self.candidates(which):
+            try:
+                return self.run_state(epoch_of(path))['settings']
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                continue  # restore() reports it
+        return None
+
+    def candidates(self, which):
+        """The checkpoint paths to try for `which`, in order."""
         last = self.listed('checkpoint')
         if not last:
-            return None
+            return []
         if which == 'last':
-            candidates = list(reversed(last))
-        elif which == 'best':
-            candidates = self.listed('best_checkpoint')
-            if not candidates:
+            return list(reversed(last))
+        if which == 'best':
+            if not self.listed('best_checkpoint'):
                 raise InputError(f"{self.dir}/ holds no best checkpoint: the run was not scored "
                                  f"during training (--eval_every). Use --checkpoint=last or an "
                                  f"epoch among {self.describe_kept()}.")
-        elif int(which) in self.kept():
-            candidates = [self.kept()[int(which)]]
-        else:
+            return self.listed('best_checkpoint')
+        if int(which) not in self.kept():
             raise InputError(f"--checkpoint={which}: epoch {which} is not kept in {self.dir}/; "
                              f"the kept ones are {self.describe_kept()}.")
-        for path in candidates:
-            epoch = epoch_of(path)
-            try:
-                with open(os.path.join(self.dir, f'run-{epoch}.pkl'), 'rb') as f:
-                    run_state = pickle.load(f)
-                self.saver.restore(sess, path)
-            except (OSError, EOFError, pickle.UnpicklingError, tf.errors.OpError) as e:
-                print(f'checkpoint of epoch {epoch} is damaged ({type(e).__name__}); '
-                      f'trying the one before it')
-                continue
-            self.saver.recover_last_checkpoints(last)  # later saves keep pruning these
-            self.best_saver.recover_last_checkpoints(self.listed('best_checkpoint'))
-            return run_state
-        raise InputError(f"every checkpoint in {self.dir}/ is damaged. Run with "
-                         f"--resume=False to delete this run and start over, or with another "
-                         f"--results_dir to keep it.")
+        return [self.kept()[int(which)]]
 
     def describe_kept(self):
         best = self.listed('best_checkpoint')
@@ -356,7 +474,8 @@ class Checkpoints:
             else:
                 os.remove(os.path.join(self.dir, latest_filename))
         for dropped_epoch in dropped:
-            os.remove(os.path.join(self.dir, f'run-{dropped_epoch}.pkl'))
+            for ending in ('json', 'npz'):
+                os.remove(os.path.join(self.dir, f'run-{dropped_epoch}.{ending}'))
 
 
 def epoch_of(checkpoint_path):
@@ -382,8 +501,28 @@ def save_pickle(obj, path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Instead of training: samples and quality figures of the newest checkpoint
+# Instead of training: samples and quality figures of a checkpoint
 # ---------------------------------------------------------------------------------------------
+def with_saved_network(settings, given):
+    """The settings, with those that shape the network (NETWORK_SETTINGS) taken from the run
+    whose checkpoint --sample or --evaluate will load. One the user gave (`given`: the names set
+    by a settings file or --name=value) with another value is refused."""
+    checkpoint_dir = os.path.join(settings['results_dir'], 'checkpoints')
+    saved = Checkpoints(checkpoint_dir).saved_settings(settings['checkpoint']) \
+        if os.path.isdir(checkpoint_dir) else None
+    if saved is None:
+        return settings  # sample_or_evaluate says there is nothing to load
+    differ = [name for name in NETWORK_SETTINGS if name in given and settings[name] != saved[name]]
+    if differ:
+        raise InputError(
+            f"{settings['results_dir']}/ holds a run trained with "
+            + ', '.join(f'{n}={saved[n]!r}' for n in differ) + "; this command asks for "
+            + ', '.join(f'{n}={settings[n]!r}' for n in differ) + ". Sampling and evaluating "
+            "build the network the run was trained with: leave "
+            + ', '.join(f'--{n}' for n in differ) + " out.")
+    return dict(settings, **{name: saved[name] for name in NETWORK_SETTINGS})
+
+
 def sample_or_evaluate(sess, G_z, z, mnist, settings):
     """--sample=N: N samples to samples.npy and samples.png; --evaluate=N: the quality figures
     of N samples, printed."""

@@ -157,3 +157,65 @@ def test_same_seed_same_losses(tiny_mnist, tmp_path):
     first = losses(1, 'a')
     assert first == losses(1, 'b')
     assert first != losses(2, 'c')
+
+
+@pytest.fixture(scope='module')
+def better(tiny_mnist, tmp_path_factory):
+    """A 2-epoch run with every better-samples knob on, and a session on its graph."""
+    ns, graph = run_in_process(
+        f'--data_dir={tiny_mnist}', f'--results_dir={tmp_path_factory.mktemp("better")}',
+        '--train_epoch=2', '--batch_size=50', '--eval_samples=0', '--batch_norm=True',
+        '--ema_decay=0.9', '--lr_decay_epochs=2', '--label_smoothing=0.1')
+    with graph.as_default(), tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        yield ns, graph, sess
+
+
+def global_values(sess, graph, contains):
+    with graph.as_default():
+        variables = [v for v in tf.global_variables() if contains in v.name]
+    return dict(zip([v.name for v in variables], sess.run(variables)))
+
+
+def test_batch_norm_variables_are_Gs_and_trained_by_the_G_step(better):
+    ns, _, _ = better
+    g_names = {v.name for v in ns['G_vars']}
+    assert {f'G/G_bn{i}_{p}:0' for i in range(3) for p in ('gamma', 'beta')} <= g_names
+    assert len(ns['G_vars']) == 8 + 6 and len(ns['D_vars']) == 8
+    assert not any('_mean' in name or '_var:' in name for name in g_names)  # statistics: not trained
+
+
+@pytest.mark.parametrize('step, moves', [('D_optim', False), ('G_optim', True)])
+def test_batch_norm_statistics_move_with_the_G_step_only(better, step, moves):
+    ns, graph, sess = better
+    before = global_values(sess, graph, '_mean')
+    sess.run(ns[step], feed(ns, n=50))
+    after = global_values(sess, graph, '_mean')
+    assert len(before) == 3
+    assert all(not np.array_equal(before[n], after[n]) for n in before) == moves
+
+
+def test_ema_follows_every_G_step_and_is_what_samples_use(better):
+    ns, graph, sess = better
+    averages = global_values(sess, graph, 'ExponentialMovingAverage')
+    assert len(averages) == 14  # one per G variable, none for D
+    sess.run(ns['G_optim'], feed(ns, n=50))
+    moved = global_values(sess, graph, 'ExponentialMovingAverage')
+    assert all(not np.array_equal(averages[n], moved[n]) for n in averages)
+    statistics = {f'G/G_bn{i}_{p}:0' for i in range(3) for p in ('mean', 'var')}
+    assert variables_read_by(ns['G_sample']) == set(moved) | statistics  # never G's own weights
+
+
+def test_label_smoothing_is_one_sided(better):
+    ns, _, sess = better
+    # D_real 0.9 and D_fake 0.1: -(0.9 log(0.91) + 0.1 log(0.11)) - log(0.91)
+    expected = -(0.9 * np.log(0.91) + 0.1 * np.log(0.11)) - np.log(0.91)
+    loss = sess.run(ns['D_loss'], {ns['D_real']: [[0.9]], ns['D_fake']: [[0.1]]})
+    assert loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_lr_falls_over_the_last_epochs(better):
+    ns, _, _ = better
+    checkpoint = tf.train.latest_checkpoint(f"{ns['results_dir']}/checkpoints")
+    assert checkpoint.endswith('gan-2')
+    assert tf.train.load_variable(checkpoint, 'lr_scale') == 0.5  # epoch 2 of 2, decaying over 2

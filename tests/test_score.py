@@ -70,7 +70,19 @@ def test_damaged_cache_is_rebuilt(tiny, tmp_path, capsys):
 def test_scores_rank_real_images_above_noise(tiny, tmp_path):
     noise = np.random.default_rng(0).uniform(-1, 1, (300, 784)).astype(np.float32)
     figures = mnist_score.score_images(noise, tiny, str(tmp_path / 'classifier.npz'))
-    assert set(figures) == {'classifier_score', 'frechet_distance', 'real_classifier_score',
-                            'real_frechet_distance'}
+    assert set(figures) == {'classifier_score', 'frechet_distance', 'digit_shares',
+                            'real_classifier_score', 'real_frechet_distance'}
+    assert len(figures['digit_shares']) == 10 and sum(figures['digit_shares']) == pytest.approx(1)
     assert figures['real_classifier_score'] > 5 > figures['classifier_score']
     assert figures['real_frechet_distance'] < figures['frechet_distance'] / 10
+
+
+def test_a_cache_of_another_version_is_retrained(tiny, tmp_path, capsys):
+    cache = str(tmp_path / 'classifier.npz')
+    weights = mnist_score.load_classifier(tiny, cache)
+    np.savez(cache, **dict(weights, version=np.array('{"layers": [784, 512, 128, 10], "epochs": 10}')))
+    capsys.readouterr()
+    mnist_score.load_classifier(tiny, cache)
+    assert 'trained otherwise than' in capsys.readouterr().out
+    with np.load(cache) as rebuilt:
+        assert str(rebuilt['version']) == mnist_score.VERSION

@@ -2,6 +2,7 @@
 interrupts and resume, sampling, evaluation, and a table of bad inputs."""
 import glob
 import hashlib
+import json
 import os
 import pickle
 import shutil
@@ -38,10 +39,11 @@ def snapshot(*folders):
 
 @pytest.fixture(scope='module')
 def trained(tiny_mnist, tmp_path_factory):
-    """A finished 2-epoch run on tiny data, scored with 200 samples: (results, CompletedProcess)."""
+    """A finished 2-epoch run on tiny data, scored with 200 samples after each epoch:
+    (results, CompletedProcess)."""
     results = str(tmp_path_factory.mktemp('trained'))
     done = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=2',
-                      '--batch_size=50', '--eval_samples=200', '--summary_every=10')
+                      '--batch_size=50', '--eval_samples=200', '--eval_every=1', '--summary_every=10')
     assert done.returncode == 0, done.stderr[-2000:]
     return results, done
 
@@ -74,8 +76,43 @@ def test_every_output_file_and_its_contents(trained):
     assert len(hist['D_losses']) == len(hist['G_losses']) == len(hist['per_epoch_ptimes']) == 2
     assert np.all(np.isfinite(hist['D_losses'])) and np.all(np.isfinite(hist['G_losses']))
     assert len(hist['total_ptime']) == 1 and hist['total_ptime'][0] >= sum(hist['per_epoch_ptimes'])
-    assert hist['scores'][0]['epoch'] == 2 and 1 <= hist['scores'][0]['classifier_score'] <= 10
-    assert hist['scores'][0]['frechet_distance'] >= 0
+    assert [score['epoch'] for score in hist['scores']] == [1, 2]
+    assert all(1 <= score['classifier_score'] <= 10 for score in hist['scores'])
+    assert all(score['frechet_distance'] >= 0 for score in hist['scores'])
+    assert iio.imread(os.path.join(results, 'MNIST_GAN_quality.png')).shape[:2] == (640, 640)
+
+
+def test_each_scoring_records_and_prints_the_digit_shares(trained):
+    results, done = trained
+    for score in load_hist(results)['scores']:
+        assert len(score['digit_shares']) == 10 and sum(score['digit_shares']) == pytest.approx(1)
+    assert done.stdout.count('digit shares from ') == 2
+
+
+def test_the_best_scored_epoch_is_kept_and_can_be_sampled(trained):
+    results, _ = trained
+    scores = load_hist(results)['scores']
+    best = min(scores, key=lambda score: score['frechet_distance'])['epoch']
+    assert os.path.exists(os.path.join(results, 'checkpoints', f'best-{best}.index'))
+    done = run_script(f'--results_dir={results}', '--sample=20', '--checkpoint=best')
+    assert done.returncode == 0 and f'wrote 20 samples of epoch {best}' in done.stdout
+    done = run_script(f'--results_dir={results}', '--sample=20', '--checkpoint=1')
+    assert done.returncode == 0 and 'wrote 20 samples of epoch 1' in done.stdout
+    done = run_script(f'--results_dir={results}', '--sample=20', '--checkpoint=7')
+    assert done.returncode == 2 and 'epoch 7 is not kept' in done.stderr
+
+
+def test_training_can_go_back_to_a_kept_epoch(trained, tiny_mnist, tmp_path):
+    results = str(tmp_path / 'r')
+    shutil.copytree(trained[0], results)
+    done = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3',
+                      '--checkpoint=1', *FAST)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.index('going back to epoch 1: dropping epochs 2-2') < done.stdout.index('[2/3]')
+    hist, before = load_hist(results), load_hist(trained[0])
+    assert hist['D_losses'][0] == before['D_losses'][0] and hist['D_losses'][1] != before['D_losses'][1]
+    assert len(hist['D_losses']) == 3 and [s['epoch'] for s in hist['scores']] == [1]
+    assert len(iio.imread(os.path.join(results, 'generation_animation.gif'), index=None)) == 3
 
 
 def test_tensorboard_holds_loss_scalars_and_the_fixed_grid(trained):
@@ -94,11 +131,15 @@ def test_tensorboard_holds_loss_scalars_and_the_fixed_grid(trained):
 def test_checkpoints_are_kept_with_the_run_state(trained):
     results, _ = trained
     names = os.listdir(os.path.join(results, 'checkpoints'))
-    assert {'checkpoint', 'gan-2.index', 'run-2.pkl', 'gan-1.index', 'run-1.pkl'} <= set(names)
-    with open(os.path.join(results, 'checkpoints', 'run-2.pkl'), 'rb') as f:
-        state = pickle.load(f)
-    assert state['epoch'] == 2 and state['fixed_z'].shape == (25, 100)
-    assert state['settings']['batch_size'] == 50 and len(state['train_hist']['D_losses']) == 2
+    assert {'checkpoint', 'gan-2.index', 'run-2.json', 'run-2.npz', 'gan-1.index', 'run-1.json',
+            'run-1.npz'} <= set(names)
+    assert not [name for name in names if name.endswith('.pkl')]  # data only: no pickle
+    with open(os.path.join(results, 'checkpoints', 'run-2.json')) as f:
+        state = json.load(f)
+    assert state['epoch'] == 2 and state['settings']['batch_size'] == 50
+    assert len(state['train_hist']['D_losses']) == 2
+    with np.load(os.path.join(results, 'checkpoints', 'run-2.npz')) as arrays:
+        assert arrays['fixed_z'].shape == (25, 100)
 
 
 def test_sample_writes_an_array_and_a_grid(trained):
@@ -128,8 +169,11 @@ def test_extending_a_finished_run_and_rerunning_it(trained, tiny_mnist, tmp_path
                       '--keep_checkpoints=2', *FAST)
     assert more.returncode == 0, more.stderr[-2000:]
     kept = sorted(name for name in os.listdir(os.path.join(results, 'checkpoints'))
-                  if name.endswith(('.index', '.pkl')))
-    assert kept == ['gan-2.index', 'gan-3.index', 'run-2.pkl', 'run-3.pkl']  # epoch 1 pruned
+                  if name.startswith('gan-') and name.endswith('.index') or name.endswith('.json'))
+    best = [name for name in os.listdir(os.path.join(results, 'checkpoints')) if name.endswith('.index')
+            and name.startswith('best-')]
+    best_state = ['run-1.json'] if best == ['best-1.index'] else []
+    assert kept == ['gan-2.index', 'gan-3.index'] + best_state + ['run-2.json', 'run-3.json']
     assert 'resuming from epoch 2 of 3' in more.stdout and '[3/3]' in more.stdout
     assert '[2/3]' not in more.stdout
     hist, before = load_hist(results), load_hist(trained[0])
@@ -145,7 +189,7 @@ def start(tiny_mnist, results, *args):
 
 
 def wait_for_epoch_1(process, results):
-    first = os.path.join(results, 'checkpoints', 'run-1.pkl')
+    first = os.path.join(results, 'checkpoints', 'run-1.json')
     for _ in range(600):
         if os.path.exists(first) or process.poll() is not None:
             break
@@ -183,7 +227,8 @@ def test_sigkill_loses_at_most_the_epoch_in_progress(tiny_mnist, tmp_path):
     wait_for_epoch_1(process, results)
     process.kill()
     process.communicate()
-    again = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3',
+    again = run_script(  # the lock died with the process: nothing stale is left
+f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3',
                        '--batch_size=10', '--eval_samples=0')
     assert again.returncode == 0, again.stderr[-2000:]
     assert 'resuming from epoch' in again.stdout
@@ -305,3 +350,102 @@ def test_damaged_only_checkpoint_is_explained(tiny_mnist, tmp_path):
                        '--resume=False', *FAST)
     assert fresh.returncode == 0 and 'resuming' not in fresh.stdout
     assert len(load_hist(results)['D_losses']) == 1
+
+
+# ------------------------------------------------------------------- runs that never mix work
+def test_a_second_training_run_on_a_results_dir_in_use_is_refused(tiny_mnist, tmp_path):
+    results = str(tmp_path / 'r')
+    process = start(tiny_mnist, results)
+    wait_for_epoch_1(process, results)
+    second = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3',
+                        '--batch_size=10', '--eval_samples=0')
+    sampled = run_script(f'--results_dir={results}', '--sample=10')  # reading stays allowed
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-2000:]
+    assert second.returncode == 2 and 'Traceback' not in second.stderr
+    assert f'is in use by another training run (process {process.pid})' in second.stderr
+    assert sampled.returncode == 0, sampled.stderr[-2000:]
+    assert len(load_hist(results)['D_losses']) == 3
+
+
+def test_sampling_builds_the_network_the_run_was_trained_with(tiny_mnist, tmp_path):
+    results = str(tmp_path / 'r')
+    trained = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=1',
+                         '--leaky_slope=0.2', '--batch_norm=True', *FAST)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    samples = {}
+    for name, args in (('asked', ['--leaky_slope=0.2', '--batch_norm=True']), ('not asked', [])):
+        done = run_script(f'--results_dir={results}', '--sample=50', *args)
+        assert done.returncode == 0, done.stderr[-2000:]
+        samples[name] = np.load(os.path.join(results, 'samples.npy'))
+    assert np.array_equal(samples['asked'], samples['not asked'])
+    before = snapshot(results)
+    other = run_script(f'--results_dir={results}', '--sample=50', '--leaky_slope=0.0')
+    assert other.returncode == 2 and 'Traceback' not in other.stderr
+    assert 'holds a run trained with leaky_slope=0.2; this command asks for leaky_slope=0.0' \
+        in other.stderr
+    assert snapshot(results) == before
+
+
+def test_a_pickle_in_the_results_is_never_loaded(trained, tiny_mnist, tmp_path):
+    results = str(tmp_path / 'r')
+    shutil.copytree(trained[0], results)
+    marker = tmp_path / 'ran'
+    with open(os.path.join(results, 'train_hist.pkl'), 'wb') as f:  # code that runs if unpickled
+        f.write(b'cos\nsystem\n(S"touch ' + str(marker).encode() + b'"\ntR.')
+    more = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3', *FAST)
+    sampled = run_script(f'--results_dir={results}', '--sample=10')
+    assert more.returncode == 0 and sampled.returncode == 0, more.stderr[-2000:] + sampled.stderr
+    assert 'resuming from epoch 2 of 3' in more.stdout and not marker.exists()
+    assert len(load_hist(results)['D_losses']) == 3  # rewritten from the run state, as the reference
+
+
+def limit_file_size(megabytes):
+    """For a subprocess: any file it writes stops growing at `megabytes` (EFBIG)."""
+    import resource
+    limit = megabytes * 2 ** 20
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def check_the_failed_write(done, says):
+    assert done.returncode == 2 and 'Traceback' not in done.stderr, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith('gan_mnist.py: error:')]
+    assert len(errors) == 1 and says in errors[0], done.stderr[-2000:]
+    assert 'the checkpoint of epoch 1 is whole' in errors[0] and 'run the same command' in errors[0]
+
+
+def test_a_failed_write_stops_the_run_and_the_same_command_resumes(tiny_mnist, tmp_path):
+    results = str(tmp_path / 'r')
+    args = [sys.executable, SCRIPT, f'--data_dir={tiny_mnist}', f'--results_dir={results}', *FAST]
+    first = subprocess.run(args + ['--train_epoch=1'], check=False, capture_output=True, text=True, timeout=180)
+    assert first.returncode == 0, first.stderr[-2000:]
+    limited = subprocess.run(args + ['--train_epoch=2'], check=False, capture_output=True,
+                             text=True, timeout=180, preexec_fn=limit_file_size(20))  # a checkpoint: 35 MB
+    check_the_failed_write(limited, 'File too large')
+    again = subprocess.run(args + ['--train_epoch=2'], check=False, capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0 and 'resuming from epoch 1 of 2' in again.stdout, again.stderr
+    assert len(load_hist(results)['D_losses']) == 2
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 60 MB tmpfs: room for one checkpoint (35 MB) but not for two. Needs root, as in CI."""
+    disk = tmp_path / 'disk'
+    disk.mkdir()
+    if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=60m', 'tmpfs', str(disk)],
+                      check=False, capture_output=True).returncode != 0:
+        pytest.skip('mounting a tmpfs needs root')
+    yield disk
+    subprocess.run(['umount', str(disk)], check=True)
+
+
+def test_a_full_disk_stops_the_run_and_the_same_command_resumes(tiny_mnist, small_disk):
+    results = str(small_disk / 'r')
+    command = [f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=2', *FAST]
+    full = run_script(*command)
+    assert '[1/2]' in full.stdout
+    check_the_failed_write(full, 'No space left on device')
+    subprocess.run(['mount', '-o', 'remount,size=200m', str(small_disk)], check=True)  # the fix
+    again = run_script(*command)
+    assert again.returncode == 0 and 'resuming from epoch 1 of 2' in again.stdout, again.stderr
+    assert len(load_hist(results)['D_losses']) == 2

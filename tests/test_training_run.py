@@ -36,20 +36,21 @@ def variable_session():
 def save_epochs(sess, v, checkpoints, epochs, best=()):
     for epoch in epochs:
         sess.run(v.assign([epoch] * 3))
-        checkpoints.save(sess, epoch, {'epoch': epoch}, is_best=epoch in best)
+        checkpoints.save(sess, epoch, {'epoch': epoch, 'fixed_z': np.zeros((25, 100), np.float32)},
+                         is_best=epoch in best)
 
 
 def kept_files(folder):
-    return sorted(n for n in os.listdir(folder) if n.endswith(('.index', '.pkl')))
+    return sorted(n for n in os.listdir(folder) if n.endswith(('.index', '.json')))
 
 
 def test_checkpoints_round_trip_and_keep_the_newest(variable_session, tmp_path):
     sess, v = variable_session
     checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
     save_epochs(sess, v, checkpoints, [1, 2, 3])
-    assert kept_files(tmp_path) == ['gan-2.index', 'gan-3.index', 'run-2.pkl', 'run-3.pkl']
+    assert kept_files(tmp_path) == ['gan-2.index', 'gan-3.index', 'run-2.json', 'run-3.json']
     sess.run(v.assign([0, 0, 0]))
-    assert checkpoints.restore(sess) == {'epoch': 3}
+    assert checkpoints.restore(sess)['epoch'] == 3
     assert list(sess.run(v)) == [3, 3, 3]
 
 
@@ -58,9 +59,9 @@ def test_the_best_is_kept_besides_the_last(variable_session, tmp_path, capsys):
     checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
     save_epochs(sess, v, checkpoints, [1, 2, 3, 4, 5], best=[1, 2])
     assert kept_files(tmp_path) == ['best-2.index', 'gan-4.index', 'gan-5.index',
-                                    'run-2.pkl', 'run-4.pkl', 'run-5.pkl']
-    assert checkpoints.restore(sess, 'best') == {'epoch': 2} and list(sess.run(v)) == [2, 2, 2]
-    assert checkpoints.restore(sess, '4') == {'epoch': 4} and list(sess.run(v)) == [4, 4, 4]
+                                    'run-2.json', 'run-4.json', 'run-5.json']
+    assert checkpoints.restore(sess, 'best')['epoch'] == 2 and list(sess.run(v)) == [2, 2, 2]
+    assert checkpoints.restore(sess, '4')['epoch'] == 4 and list(sess.run(v)) == [4, 4, 4]
     with pytest.raises(InputError, match='epoch 3 is not kept .* the kept ones are 4, 5 and the best, 2'):
         checkpoints.restore(sess, '3')
 
@@ -78,19 +79,19 @@ def test_going_back_drops_the_later_checkpoints(variable_session, tmp_path):
     checkpoints = training_run.Checkpoints(str(tmp_path), keep=3)
     save_epochs(sess, v, checkpoints, [1, 2, 3, 4], best=[1, 4])
     checkpoints.drop_after(2)
-    assert kept_files(tmp_path) == ['gan-2.index', 'run-2.pkl']
+    assert kept_files(tmp_path) == ['gan-2.index', 'run-2.json']
     assert not os.path.exists(tmp_path / 'best_checkpoint')
-    assert checkpoints.restore(sess) == {'epoch': 2}
+    assert checkpoints.restore(sess)['epoch'] == 2
     save_epochs(sess, v, checkpoints, [3])  # training goes on from there
-    assert kept_files(tmp_path) == ['gan-2.index', 'gan-3.index', 'run-2.pkl', 'run-3.pkl']
+    assert kept_files(tmp_path) == ['gan-2.index', 'gan-3.index', 'run-2.json', 'run-3.json']
 
 
 def test_a_damaged_newest_checkpoint_falls_back(variable_session, tmp_path, capsys):
     sess, v = variable_session
     checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
     save_epochs(sess, v, checkpoints, [1, 2])
-    os.remove(tmp_path / 'run-2.pkl')
-    assert checkpoints.restore(sess) == {'epoch': 1}
+    os.remove(tmp_path / 'run-2.json')
+    assert checkpoints.restore(sess)['epoch'] == 1
     assert list(sess.run(v)) == [1, 1, 1]
     assert 'checkpoint of epoch 2 is damaged' in capsys.readouterr().out
 
@@ -135,3 +136,58 @@ def test_grid_is_500_pixels_and_returns_what_it_saved(tmp_path):
     frame = training_run.GridFigure().save(images, 'Epoch 1', path)
     assert frame.shape == (500, 500) and frame.dtype == np.uint8
     assert np.array_equal(iio.imread(path)[..., 0], frame)
+
+
+def test_starting_over_deletes_only_the_files_the_script_writes(tmp_path, capsys):
+    results = tmp_path / 'r'
+    training_run.prepare_results_dir(str(results))
+    ours = ['train_hist.pkl', 'MNIST_GAN_train_hist.png', 'MNIST_GAN_quality.png',
+            'generation_animation.gif', 'samples.npy', 'samples.png', 'checkpoints/checkpoint',
+            'checkpoints/best_checkpoint', 'checkpoints/gan-3.index',
+            'checkpoints/gan-3.data-00000-of-00001', 'checkpoints/best-2.index',
+            'checkpoints/run-3.json', 'checkpoints/run-3.npz', 'checkpoints/run-1.pkl',
+            'Fixed_results/MNIST_GAN_12.png', 'Random_results/MNIST_GAN_1.png',
+            'tensorboard/events.out.tfevents.1795739481.host.gan_mnist']
+    theirs = ['notes.txt', 'checkpoints/my-notes.txt', 'checkpoints/model.ckpt-3.index',
+              'Fixed_results/MNIST_GAN_best.png', 'tensorboard/events.out.tfevents.1795739481.host',
+              'samples.npy.bak']
+    for name in ours + theirs:
+        (results / name).write_text('x')
+    training_run.clear_run(str(results))
+    assert not [name for name in ours if (results / name).exists()]
+    assert all((results / name).exists() for name in theirs)
+    assert f'left {len(theirs)} file(s) the script did not write' in capsys.readouterr().out
+
+
+def test_one_training_run_per_results_dir(tmp_path):
+    first = training_run.lock_results_dir(str(tmp_path))
+    with pytest.raises(InputError, match=f'is in use by another training run \\(process {os.getpid()}\\)'):
+        training_run.lock_results_dir(str(tmp_path))
+    first.close()  # as when the process ends
+    training_run.lock_results_dir(str(tmp_path)).close()
+
+
+def test_run_state_is_json_and_npz_never_a_pickle(variable_session, tmp_path):
+    sess, _ = variable_session
+    checkpoints = training_run.Checkpoints(str(tmp_path))
+    fixed_z = np.random.default_rng(0).standard_normal((25, 100), dtype=np.float32)
+    rng = np.random.default_rng(5)
+    state = {'epoch': 1, 'settings': {'lr': 0.0002}, 'fixed_z': fixed_z,
+             'train_hist': {'D_losses': [np.float32(0.5)]}, 'rng_state': rng.bit_generator.state}
+    checkpoints.save(sess, 1, state)
+    assert sorted(n for n in os.listdir(tmp_path) if n.startswith('run-')) == ['run-1.json', 'run-1.npz']
+    restored = checkpoints.restore(sess)
+    assert np.array_equal(restored['fixed_z'], fixed_z) and restored['fixed_z'].dtype == np.float32
+    assert restored['train_hist'] == {'D_losses': [0.5]}
+    again = np.random.default_rng(0)
+    again.bit_generator.state = restored['rng_state']
+    assert again.random() == rng.random()  # the noise goes on where it stopped
+
+
+def test_a_run_saved_as_pickles_is_not_loaded(variable_session, tmp_path):
+    sess, _ = variable_session
+    (tmp_path / 'run-1.pkl').write_bytes(b'cos\nsystem\n(S"touch /tmp/pwned"\ntR.')
+    (tmp_path / 'checkpoint').write_text('model_checkpoint_path: "gan-1"\n'
+                                         'all_model_checkpoint_paths: "gan-1"\n')
+    with pytest.raises(InputError, match='older version of gan_mnist.py, as pickles'):
+        training_run.Checkpoints(str(tmp_path)).restore(sess)
