@@ -173,7 +173,7 @@ if batch_norm or ema_decay:
 sess = tf.Session()  # the reference's InteractiveSession is meant for shells and notebooks
 sess.run(tf.global_variables_initializer())
 
-if sample or evaluate:  # instead of training: use the newest checkpoint in results_dir
+if sample or evaluate:  # instead of training: use a checkpoint in results_dir (--checkpoint)
     training_run.sample_or_evaluate(sess, G_sample, z, mnist, settings)
     sys.exit()
 
