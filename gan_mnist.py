@@ -37,7 +37,7 @@ shuffle = False       # reshuffle the training images every epoch; the reference
 seed = 0              # numpy noise, weight init and dropout; the reference seeded from the clock
 # better samples; each is off by default (the reference)
 batch_norm = False    # batch normalization in G's hidden layers
-ema_decay = 0.0       # > 0 (e.g. 0.999): pictures, samples and scores use a moving average of G's weights
+ema_decay = 0.0       # > 0 (e.g. 0.999): pictures, samples, scores from G's weights' moving average
 lr_decay_epochs = 0   # > 0: lr falls linearly to 0 over the last this many epochs
 label_smoothing = 0.0  # > 0 (e.g. 0.1): one-sided, D's target for real images is 1 - this
 # data
@@ -53,7 +53,7 @@ eval_every = 0        # also score every this many epochs (costs time each time)
 # instead of training
 sample = 0            # N > 0: write N samples of a checkpoint to samples.npy and samples.png
 evaluate = 0          # N > 0: score N samples of a checkpoint and print the figures
-checkpoint = 'last'   # which one --sample/--evaluate use, or training goes back to: 'best' or an epoch
+checkpoint = 'last'   # what --sample/--evaluate load, or training goes back to: 'best', an epoch
 
 # a settings file and --name=value arguments override the lines above (nanoGPT's configurator)
 configurator.exit_briefly_on_input_errors()  # bad input: one line and exit status 2, no traceback
@@ -151,7 +151,7 @@ G_vars = [var for var in t_vars if 'G_' in var.name]
 # optimizer for each network: each step changes only its own network's variables
 lr_scale = tf.Variable(1.0, trainable=False, name='lr_scale') if lr_decay_epochs else 1.0
 D_optim = tf.train.AdamOptimizer(lr * lr_scale, beta1=adam_beta1).minimize(D_loss, var_list=D_vars)
-with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch_norm's statistics
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch_norm statistics
     G_optim = tf.train.AdamOptimizer(lr * lr_scale, beta1=adam_beta1).minimize(G_loss, var_list=G_vars)
 
 # the generator the pictures, samples and scores come from: G_z's, or with batch_norm in inference

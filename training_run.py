@@ -485,14 +485,20 @@ def epoch_of(checkpoint_path):
 
 def check_same_run(saved, settings):
     """Refuse to continue a saved run with settings that would make it a different run."""
-    differ = [name for name in RUN_SETTINGS if saved[name] != settings[name]]
+    differ, said = differing(RUN_SETTINGS, saved, settings, 'this run')
     if differ:
-        raise InputError(
-            f"{settings['results_dir']}/ holds a run trained with "
-            + ', '.join(f'{n}={saved[n]!r}' for n in differ) + "; this run asks for "
-            + ', '.join(f'{n}={settings[n]!r}' for n in differ) + ". Resume it with its own "
-            "settings, keep it and start another with a new --results_dir, or delete it and "
-            "start over with --resume=False.")
+        raise InputError(f"{said}. Resume it with its own settings, keep it and start another "
+                         f"with a new --results_dir, or delete it and start over with "
+                         f"--resume=False.")
+
+
+def differing(names, saved, settings, asker):
+    """The names among `names` whose saved value differs from the asked one, and a sentence
+    saying so: '{results_dir}/ holds a run trained with lr=0.0002; {asker} asks for lr=0.001'."""
+    differ = [name for name in names if saved[name] != settings[name]]
+    return differ, (f"{settings['results_dir']}/ holds a run trained with "
+                    + ', '.join(f'{n}={saved[n]!r}' for n in differ) + f"; {asker} asks for "
+                    + ', '.join(f'{n}={settings[n]!r}' for n in differ))
 
 
 def save_pickle(obj, path):
@@ -512,14 +518,11 @@ def with_saved_network(settings, given):
         if os.path.isdir(checkpoint_dir) else None
     if saved is None:
         return settings  # sample_or_evaluate says there is nothing to load
-    differ = [name for name in NETWORK_SETTINGS if name in given and settings[name] != saved[name]]
+    differ, said = differing([n for n in NETWORK_SETTINGS if n in given], saved, settings,
+                             'this command')
     if differ:
-        raise InputError(
-            f"{settings['results_dir']}/ holds a run trained with "
-            + ', '.join(f'{n}={saved[n]!r}' for n in differ) + "; this command asks for "
-            + ', '.join(f'{n}={settings[n]!r}' for n in differ) + ". Sampling and evaluating "
-            "build the network the run was trained with: leave "
-            + ', '.join(f'--{n}' for n in differ) + " out.")
+        raise InputError(f"{said}. Sampling and evaluating build the network the run was trained "
+                         f"with: leave {', '.join(f'--{n}' for n in differ)} out.")
     return dict(settings, **{name: saved[name] for name in NETWORK_SETTINGS})
 
 
