@@ -628,12 +628,12 @@ class QualityFigure:
         for ax, name in ((self.score_ax, 'classifier_score'), (self.distance_ax, 'frechet_distance')):
             for line in list(ax.lines):
                 line.remove()
-            ax.plot(epochs, [s[name] for s in scores], '.-', label='samples')
+            ax.plot(epochs, [s[name] for s in scores], '.-', color='C0', label='samples')
             ax.plot(epochs, [s[f'real_{name}'] for s in scores], '--', color='gray', label='real images')
             ax.grid(True)
             ax.relim()
             ax.autoscale_view()
-        self.score_ax.legend(loc=4)
+        self.score_ax.legend(loc='best')
         self.fig.tight_layout()
         with replaced_atomically(path) as tmp:
             self.fig.savefig(tmp, format='png')
