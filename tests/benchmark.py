@@ -21,7 +21,9 @@ start = time.perf_counter()  # before the imports: they are part of the start-up
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gan_mnist.py')
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, 'gan_mnist.py')
+sys.path.insert(0, ROOT)  # the modules beside the script
 
 
 def bare_loop(sess, script, iterations, rng):
