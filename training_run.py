@@ -98,6 +98,9 @@ class TrainingRun:
         settings['checkpoint'] an earlier kept epoch, the epochs after it are dropped first."""
         which = self.settings['checkpoint']
         run_state = self.checkpoints.restore(self.sess, which) if self.settings['resume'] else None
+        if run_state is None and which != 'last':
+            raise InputError(f"--checkpoint={which}: {self.checkpoints.dir}/ holds no checkpoint "
+                             f"to go back to. Leave --checkpoint out to start a new run there.")
         if run_state is None:
             return train_hist, fixed_z_
         check_same_run(run_state['settings'], self.settings)

@@ -191,3 +191,11 @@ def test_a_run_saved_as_pickles_is_not_loaded(variable_session, tmp_path):
                                          'all_model_checkpoint_paths: "gan-1"\n')
     with pytest.raises(InputError, match='older version of gan_mnist.py, as pickles'):
         training_run.Checkpoints(str(tmp_path)).restore(sess)
+
+
+def test_going_back_in_a_folder_with_no_checkpoint_is_refused(variable_session, tmp_path):
+    sess, _ = variable_session
+    settings = dict(script_defaults(), results_dir=str(tmp_path), checkpoint='best')
+    run = training_run.TrainingRun(sess, None, None, settings, n_images=1000)
+    with pytest.raises(InputError, match='--checkpoint=best: .* holds no checkpoint to go back to'):
+        run.resume({}, None, np.random.default_rng(0))
