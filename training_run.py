@@ -205,7 +205,7 @@ class TrainingRun:
         """After each epoch: the history, the loss plot and a checkpoint, kept as the best too
         when this epoch was scored with the lowest distance so far."""
         self.epochs_done = epoch
-        train_hist['total_ptime'] = [self.earlier_ptime + time.time() - self.start_time]
+        train_hist['total_ptime'] = [self.total_ptime()]
         self.save_history(train_hist)
         distances = [s['frechet_distance'] for s in train_hist.get('scores', [])]
         is_best = bool(distances) and train_hist['scores'][-1]['epoch'] == epoch \
@@ -215,6 +215,10 @@ class TrainingRun:
             'train_hist': train_hist, 'fixed_z': fixed_z_, 'rng_state': rng.bit_generator.state},
             is_best)
 
+    def total_ptime(self):
+        """Seconds of training in this run, its earlier sessions included."""
+        return self.earlier_ptime + time.time() - self.start_time
+
     def save_history(self, train_hist):
         save_pickle(train_hist, self.hist_path)
         self.loss_figure.save(train_hist, self.plot_path)
@@ -223,7 +227,7 @@ class TrainingRun:
 
     def end_training(self, train_hist):
         """After the loop, finished or stopped: the clock, the bar, and Ctrl-C back to normal."""
-        train_hist['total_ptime'] = [self.earlier_ptime + time.time() - self.start_time]
+        train_hist['total_ptime'] = [self.total_ptime()]
         self.bar.close()
         self.stop.release()
 

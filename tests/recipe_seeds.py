@@ -1,0 +1,59 @@
+"""The recipe's curve behind the README's "Better samples" (not a test: pytest does not collect it).
+
+    python tests/recipe_seeds.py [OUT=/tmp/recipe] [SEED ...]    # seeds 0, 1 and 2 by default
+
+Runs `python gan_mnist.py config/recipe.py` for each seed, two runs at a time, in OUT/seed-N (a
+run already there is resumed, a finished one only read), then prints a Markdown table of every
+scoring (score, distance, smallest and largest digit share) and, per seed, the median of its last
+three scorings, its wall time and seconds per epoch.
+"""
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(seed, out):
+    folder = os.path.join(out, f'seed-{seed}')
+    with open(f'{folder}.log', 'a') as log:
+        subprocess.run([sys.executable, os.path.join(ROOT, 'gan_mnist.py'),
+                        os.path.join(ROOT, 'config', 'recipe.py'), f'--seed={seed}',
+                        f'--results_dir={folder}'], check=True, stdout=log, stderr=log)
+    with open(os.path.join(folder, 'train_hist.pkl'), 'rb') as f:
+        return pickle.load(f)
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else '/tmp/recipe'
+    seeds = [int(seed) for seed in sys.argv[2:]] or [0, 1, 2]
+    os.makedirs(out, exist_ok=True)
+    with ThreadPoolExecutor(2) as pool:
+        hists = dict(zip(seeds, pool.map(lambda seed: run(seed, out), seeds)))
+    print('| epoch | ' + ' | '.join(f'seed {seed}: score | distance | digit shares' for seed in seeds)
+          + ' |')
+    print('|---:|' + '---:|---:|---|' * len(seeds))
+    scorings = {seed: {s['epoch']: s for s in hist['scores']} for seed, hist in hists.items()}
+    for epoch in sorted({epoch for by_epoch in scorings.values() for epoch in by_epoch}):
+        cells = []
+        for seed in seeds:
+            s = scorings[seed].get(epoch)
+            cells += ['', '', ''] if s is None else [
+                f"{s['classifier_score']:.2f}", f"{s['frechet_distance']:.1f}",
+                f"{100 * min(s['digit_shares']):.1f}-{100 * max(s['digit_shares']):.1f}%"]
+        print(f'| {epoch} | ' + ' | '.join(cells) + ' |')
+    for seed, hist in hists.items():
+        last3 = hist['scores'][-3:]
+        print(f"seed {seed}: median of the last three scorings (epochs "
+              f"{', '.join(str(s['epoch']) for s in last3)}): score "
+              f"{statistics.median(s['classifier_score'] for s in last3):.2f}, distance "
+              f"{statistics.median(s['frechet_distance'] for s in last3):.2f}; "
+              f"{hist['total_ptime'][0] / 60:.1f} min, "
+              f"{statistics.mean(hist['per_epoch_ptimes']):.1f} s an epoch")
+
+
+if __name__ == '__main__':
+    main()
