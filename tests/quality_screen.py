@@ -28,6 +28,8 @@ CONFIGS = {
         KEEP_70 + ['--batch_norm=True', '--ema_decay=0.999', '--label_smoothing=0.1'],
     '+ keep 70%, batch norm, EMA 0.999, lr decay last third':
         KEEP_70 + ['--batch_norm=True', '--ema_decay=0.999', '--lr_decay_epochs={third}'],
+    '+ keep 100%, batch norm, EMA 0.999': RECIPE + ['--keep_prob=1.0', '--batch_norm=True',
+                                                   '--ema_decay=0.999'],
 }
 
 
