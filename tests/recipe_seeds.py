@@ -3,28 +3,27 @@
     python tests/recipe_seeds.py [OUT=/tmp/recipe] [SEED ...]    # seeds 0, 1 and 2 by default
 
 Runs `python gan_mnist.py config/recipe.py` for each seed, two runs at a time, in OUT/seed-N (a
-run already there is resumed, a finished one only read), then prints a Markdown table of every
-scoring (score, distance, smallest and largest digit share) and, per seed, the median of its last
-three scorings, its wall time and seconds per epoch.
+run already there is resumed, a finished one not trained again), then prints a Markdown table of
+every scoring (score, distance, smallest and largest digit share) and, per seed, the median of its
+last three scorings, its wall time and seconds per epoch.
 """
 import os
-import pickle
 import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from quality_screen import SCRIPT, load  # the script's path and the history loader
+
+RECIPE = os.path.join(os.path.dirname(SCRIPT), 'config', 'recipe.py')
 
 
 def run(seed, out):
     folder = os.path.join(out, f'seed-{seed}')
     with open(f'{folder}.log', 'a') as log:
-        subprocess.run([sys.executable, os.path.join(ROOT, 'gan_mnist.py'),
-                        os.path.join(ROOT, 'config', 'recipe.py'), f'--seed={seed}',
-                        f'--results_dir={folder}'], check=True, stdout=log, stderr=log)
-    with open(os.path.join(folder, 'train_hist.pkl'), 'rb') as f:
-        return pickle.load(f)
+        subprocess.run([sys.executable, SCRIPT, RECIPE, f'--seed={seed}', f'--results_dir={folder}'],
+                       check=True, stdout=log, stderr=log)
+    return load(os.path.join(folder, 'train_hist.pkl'))
 
 
 def main():
