@@ -14,9 +14,12 @@ from input_data import DataError
 
 # Settings a saved run must share with this one to be resumed: they change what is trained.
 RUN_SETTINGS = ('batch_size', 'lr', 'keep_prob', 'eps', 'leaky_slope', 'adam_beta1', 'shuffle', 'seed',
-                'batch_norm', 'ema_decay', 'lr_decay_epochs', 'label_smoothing')
-# Settings that shape the generator: --sample and --evaluate take them from the saved run.
-NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay')
+                'batch_norm', 'ema_decay', 'lr_decay_epochs', 'label_smoothing', 'd_lr_ratio',
+                'minibatch_stddev')
+# Settings that shape the networks: --sample and --evaluate take them from the saved run.
+NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev')
+# Settings newer than some saved runs, with the value those runs were trained with.
+ADDED_SETTINGS = {'d_lr_ratio': 1.0, 'minibatch_stddev': False}
 
 
 class InputError(Exception):
@@ -138,6 +141,7 @@ def check(s):
         (0 <= s['lr_decay_epochs'] <= s['train_epoch'], 'lr_decay_epochs',
          f"from 0 (off) to train_epoch ({s['train_epoch']})"),
         (0 <= s['label_smoothing'] < 0.5, 'label_smoothing', 'in [0, 0.5): 0 is off'),
+        (s['d_lr_ratio'] > 0, 'd_lr_ratio', 'greater than 0'),
         (s['checkpoint'] in ('last', 'best') or s['checkpoint'].isdigit() and int(s['checkpoint']) >= 1,
          'checkpoint', "'last', 'best' or the number of a kept epoch"),
         (s['keep_checkpoints'] >= 1, 'keep_checkpoints', 'at least 1'),

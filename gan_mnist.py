@@ -40,6 +40,8 @@ batch_norm = False    # batch normalization in G's hidden layers
 ema_decay = 0.0       # > 0 (e.g. 0.999): pictures, samples, scores from G's weights' moving average
 lr_decay_epochs = 0   # > 0: lr falls linearly to 0 over the last this many epochs
 label_smoothing = 0.0  # > 0 (e.g. 0.1): one-sided, D's target for real images is 1 - this
+d_lr_ratio = 1.0      # D's learning rate is lr times this; > 1 lets D learn faster than G (TTUR)
+minibatch_stddev = False  # D also sees how much the images of its batch differ (against collapse)
 # data
 data_dir = 'MNIST_data'
 data_url = input_data.DEFAULT_SOURCE_URL  # where missing MNIST files are downloaded from
@@ -117,6 +119,9 @@ def discriminator(x, drop_out):
     reference's D_b2 had shape [1024] and did not build; it is [256] here."""
     h0 = tf.nn.dropout(hidden(dense(x, 'D_w0', 'D_b0', 1024)), rate=1 - drop_out)
     h1 = tf.nn.dropout(hidden(dense(h0, 'D_w1', 'D_b1', 512)), rate=1 - drop_out)
+    if minibatch_stddev:  # one more feature: the batch's spread, small when G repeats itself
+        spread = tf.reduce_mean(tf.sqrt(tf.nn.moments(h1, axes=[0])[1] + 1e-8))
+        h1 = tf.concat([h1, tf.fill([tf.shape(h1)[0], 1], spread)], axis=1)
     h2 = tf.nn.dropout(hidden(dense(h1, 'D_w2', 'D_b2', 256)), rate=1 - drop_out)
     return tf.sigmoid(dense(h2, 'D_w3', 'D_b3', 1))
 
@@ -150,7 +155,7 @@ G_vars = [var for var in t_vars if 'G_' in var.name]
 
 # optimizer for each network: each step changes only its own network's variables
 lr_scale = tf.Variable(1.0, trainable=False, name='lr_scale') if lr_decay_epochs else 1.0
-D_optim = tf.train.AdamOptimizer(lr * lr_scale, beta1=adam_beta1).minimize(D_loss, var_list=D_vars)
+D_optim = tf.train.AdamOptimizer(lr * lr_scale * d_lr_ratio, beta1=adam_beta1).minimize(D_loss, var_list=D_vars)
 with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch_norm statistics
     G_optim = tf.train.AdamOptimizer(lr * lr_scale, beta1=adam_beta1).minimize(G_loss, var_list=G_vars)
 

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tqdm import tqdm
 
-from configurator import NETWORK_SETTINGS, RUN_SETTINGS, InputError
+from configurator import ADDED_SETTINGS, NETWORK_SETTINGS, RUN_SETTINGS, InputError
 from input_data import replaced_atomically
 
 matplotlib.use('Agg')  # files only, no window: also works on a machine with no display
@@ -405,6 +405,7 @@ class Checkpoints:
                              f"--results_dir.")
         with open(os.path.join(self.dir, f'run-{epoch}.json')) as f:
             state = json.load(f)
+        state['settings'] = dict(ADDED_SETTINGS, **state['settings'])
         with np.load(os.path.join(self.dir, f'run-{epoch}.npz')) as arrays:
             state['fixed_z'] = arrays['fixed_z']
         return state

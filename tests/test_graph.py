@@ -119,11 +119,22 @@ def adam_beta1s(graph):
     return [values[name] for name in sorted(values)]
 
 
+def adam_lrs(ns, graph, sess):
+    """The learning rate each network's Adam applies: input 5 of its update ops (G's waits for
+    batch norm's updates, which need a batch)."""
+    return {network: sess.run({op.inputs[5] for op in graph.get_operations()
+                               if op.type == 'ResourceApplyAdam'
+                               and op.inputs[0].op.name.startswith(f'{network}/')}.pop(),
+                              feed(ns, n=50))
+            for network in ('D', 'G')}
+
+
 def test_defaults_are_the_reference(script):
     defaults = script_defaults()
     assert [defaults[name] for name in ('batch_size', 'lr', 'train_epoch', 'keep_prob', 'eps',
-                                        'leaky_slope', 'adam_beta1', 'shuffle')] == \
-        [100, 0.0002, 100, 0.3, 1e-2, 0.0, 0.9, False]
+                                        'leaky_slope', 'adam_beta1', 'shuffle', 'd_lr_ratio',
+                                        'minibatch_stddev')] == \
+        [100, 0.0002, 100, 0.3, 1e-2, 0.0, 0.9, False, 1.0, False]
     ns, graph = script
     assert 'Relu' in op_types(graph) and 'LeakyRelu' not in op_types(graph)
     assert ns['D_optim'].type == 'NoOp'  # minimize()'s group of Adam updates
@@ -165,7 +176,8 @@ def better(tiny_mnist, tmp_path_factory):
     ns, graph = run_in_process(
         f'--data_dir={tiny_mnist}', f'--results_dir={tmp_path_factory.mktemp("better")}',
         '--train_epoch=2', '--batch_size=50', '--eval_samples=0', '--batch_norm=True',
-        '--ema_decay=0.9', '--lr_decay_epochs=2', '--label_smoothing=0.1')
+        '--ema_decay=0.9', '--lr_decay_epochs=2', '--label_smoothing=0.1', '--d_lr_ratio=2.0',
+        '--minibatch_stddev=True')
     with graph.as_default(), tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         yield ns, graph, sess
@@ -219,3 +231,24 @@ def test_lr_falls_over_the_last_epochs(better):
     checkpoint = tf.train.latest_checkpoint(f"{ns['results_dir']}/checkpoints")
     assert checkpoint.endswith('gan-2')
     assert tf.train.load_variable(checkpoint, 'lr_scale') == 0.5  # epoch 2 of 2, decaying over 2
+
+
+def test_d_lr_ratio_scales_only_Ds_learning_rate(better, script, session):
+    assert adam_lrs(*better) == pytest.approx({'D': 0.0004, 'G': 0.0002})
+    assert adam_lrs(*script, session) == pytest.approx({'D': 0.0002, 'G': 0.0002})
+
+
+def test_minibatch_stddev_lets_D_see_the_rest_of_its_batch(better, script, session):
+    def D_of_first_image(ns, sess, graph):
+        with graph.as_default():
+            one = np.random.default_rng(0).uniform(-1, 1, (1, 784))
+            same = sess.run(ns['D_real'], {ns['x']: np.repeat(one, 50, 0), ns['drop_out']: 1.0})
+            mixed = np.concatenate([one, feed(ns, n=49)[ns['x']]])
+            return same[0, 0], sess.run(ns['D_real'], {ns['x']: mixed, ns['drop_out']: 1.0})[0, 0]
+    ns, graph, sess = better
+    assert ns['D_vars'][4].shape == (513, 256)  # D_w2: 512 features and the batch's spread
+    alone, among_others = D_of_first_image(ns, sess, graph)
+    assert alone != pytest.approx(among_others, abs=1e-6)
+    ns, graph = script
+    alone, among_others = D_of_first_image(ns, session, graph)
+    assert alone == pytest.approx(among_others, abs=1e-6)  # the reference's D: one image at a time
