@@ -30,13 +30,6 @@ CONFIGS = {
         KEEP_70 + ['--batch_norm=True', '--ema_decay=0.999', '--lr_decay_epochs={third}'],
     '+ keep 100%, batch norm, EMA 0.999': RECIPE + ['--keep_prob=1.0', '--batch_norm=True',
                                                    '--ema_decay=0.999'],
-    '+ keep 70%, batch norm, EMA 0.999, D lr x2':
-        KEEP_70 + ['--batch_norm=True', '--ema_decay=0.999', '--d_lr_ratio=2.0'],
-    '+ keep 70%, batch norm, EMA 0.999, minibatch stddev':
-        KEEP_70 + ['--batch_norm=True', '--ema_decay=0.999', '--minibatch_stddev=True'],
-    '+ keep 70%, batch norm, EMA 0.999, D lr x2, minibatch stddev':
-        KEEP_70 + ['--batch_norm=True', '--ema_decay=0.999', '--d_lr_ratio=2.0',
-                   '--minibatch_stddev=True'],
 }
 
 
