@@ -36,7 +36,8 @@ def variable_session():
 def save_epochs(sess, v, checkpoints, epochs, best=()):
     for epoch in epochs:
         sess.run(v.assign([epoch] * 3))
-        checkpoints.save(sess, epoch, {'epoch': epoch, 'fixed_z': np.zeros((25, 100), np.float32)},
+        checkpoints.save(sess, epoch, {'epoch': epoch, 'settings': {},
+                                       'fixed_z': np.zeros((25, 100), np.float32)},
                          is_best=epoch in best)
 
 
