@@ -189,14 +189,17 @@ def test_a_run_saved_before_the_newest_settings_was_trained_without_them(variabl
                                                                            tmp_path):
     sess, _ = variable_session
     checkpoints = training_run.Checkpoints(str(tmp_path))
-    older = {name: value for name, value in script_defaults().items()
-             if name in training_run.RUN_SETTINGS and name not in ('d_lr_ratio', 'minibatch_stddev')}
+    defaults = script_defaults()
+    older = {name: value for name, value in defaults.items()
+             if name in training_run.RUN_SETTINGS and name not in training_run.ADDED_SETTINGS}
     checkpoints.save(sess, 1, {'epoch': 1, 'settings': older, 'fixed_z': np.zeros((25, 100))})
     saved = checkpoints.saved_settings()
     assert (saved['d_lr_ratio'], saved['minibatch_stddev']) == (1.0, False)
-    training_run.check_same_run(saved, script_defaults())
+    assert {name: saved[name] for name in training_run.ADDED_SETTINGS} == \
+        {name: defaults[name] for name in training_run.ADDED_SETTINGS}  # the script's defaults
+    training_run.check_same_run(saved, defaults)
     with pytest.raises(InputError, match=r"trained with d_lr_ratio=1.0; this run asks for d_lr_ratio=2.0"):
-        training_run.check_same_run(saved, dict(script_defaults(), d_lr_ratio=2.0))
+        training_run.check_same_run(saved, dict(defaults, d_lr_ratio=2.0))
 
 
 def test_a_run_saved_as_pickles_is_not_loaded(variable_session, tmp_path):
