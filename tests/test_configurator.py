@@ -48,7 +48,7 @@ def test_an_argument_without_dashes_after_the_first_is_refused():
 @pytest.mark.parametrize('name, value', [
     ('batch_size', 0), ('lr', 0.0), ('lr', -1e-3), ('train_epoch', 0), ('keep_prob', 0.0),
     ('keep_prob', 1.5), ('eps', -0.1), ('leaky_slope', 1.0), ('adam_beta1', 1.0),
-    ('keep_checkpoints', 0), ('sample', -1), ('evaluate', 1), ('eval_samples', 1),
+    ('keep_checkpoints', 0), ('sample', -1), ('evaluate', 1), ('eval_samples', 1), ('d_lr_ratio', 0.0),
 ])
 def test_out_of_range_values_are_refused(name, value):
     with pytest.raises(InputError, match=f'--{name}={value!r} is out of range'):

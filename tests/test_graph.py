@@ -238,17 +238,24 @@ def test_d_lr_ratio_scales_only_Ds_learning_rate(better, script, session):
     assert adam_lrs(*script, session) == pytest.approx({'D': 0.0002, 'G': 0.0002})
 
 
-def test_minibatch_stddev_lets_D_see_the_rest_of_its_batch(better, script, session):
-    def D_of_first_image(ns, sess, graph):
+def test_minibatch_stddev_lets_D_see_the_rest_of_its_group_of_4(better, script, session):
+    def D_of_first_image(ns, sess, graph, others):
+        """D's output for one image in a batch of 50: once among copies of itself, once with
+        `others` (49 images) after it."""
         with graph.as_default():
             one = np.random.default_rng(0).uniform(-1, 1, (1, 784))
-            same = sess.run(ns['D_real'], {ns['x']: np.repeat(one, 50, 0), ns['drop_out']: 1.0})
-            mixed = np.concatenate([one, feed(ns, n=49)[ns['x']]])
-            return same[0, 0], sess.run(ns['D_real'], {ns['x']: mixed, ns['drop_out']: 1.0})[0, 0]
+            alone = sess.run(ns['D_real'], {ns['x']: np.repeat(one, 50, 0), ns['drop_out']: 1.0})
+            mixed = np.concatenate([one, others])
+            return alone[0, 0], sess.run(ns['D_real'], {ns['x']: mixed, ns['drop_out']: 1.0})[0, 0]
+    one = np.random.default_rng(0).uniform(-1, 1, (1, 784))
+    others = feed(better[0], n=49)[better[0]['x']]
+    outside_its_group = np.concatenate([np.repeat(one, 3, 0), others[3:]])  # images 4-49 differ
     ns, graph, sess = better
-    assert ns['D_vars'][4].shape == (513, 256)  # D_w2: 512 features and the batch's spread
-    alone, among_others = D_of_first_image(ns, sess, graph)
+    assert ns['D_vars'][4].shape == (513, 256)  # D_w2: 512 features and the group's spread
+    alone, among_others = D_of_first_image(ns, sess, graph, others)
     assert alone != pytest.approx(among_others, abs=1e-6)
+    alone, among_others = D_of_first_image(ns, sess, graph, outside_its_group)
+    assert alone == pytest.approx(among_others, abs=1e-6)  # only images 1-3 are in its group
     ns, graph = script
-    alone, among_others = D_of_first_image(ns, session, graph)
+    alone, among_others = D_of_first_image(ns, session, graph, others)
     assert alone == pytest.approx(among_others, abs=1e-6)  # the reference's D: one image at a time
