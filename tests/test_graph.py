@@ -239,15 +239,15 @@ def test_d_lr_ratio_scales_only_Ds_learning_rate(better, script, session):
 
 
 def test_minibatch_stddev_lets_D_see_the_rest_of_its_group_of_4(better, script, session):
+    one = np.random.default_rng(0).uniform(-1, 1, (1, 784))
+
     def D_of_first_image(ns, sess, graph, others):
-        """D's output for one image in a batch of 50: once among copies of itself, once with
+        """D's output for `one` in a batch of 50: once among copies of itself, once with
         `others` (49 images) after it."""
         with graph.as_default():
-            one = np.random.default_rng(0).uniform(-1, 1, (1, 784))
             alone = sess.run(ns['D_real'], {ns['x']: np.repeat(one, 50, 0), ns['drop_out']: 1.0})
             mixed = np.concatenate([one, others])
             return alone[0, 0], sess.run(ns['D_real'], {ns['x']: mixed, ns['drop_out']: 1.0})[0, 0]
-    one = np.random.default_rng(0).uniform(-1, 1, (1, 784))
     others = feed(better[0], n=49)[better[0]['x']]
     outside_its_group = np.concatenate([np.repeat(one, 3, 0), others[3:]])  # images 4-49 differ
     ns, graph, sess = better
