@@ -248,9 +248,9 @@ def test_minibatch_stddev_lets_D_see_the_rest_of_its_group_of_4(better, script, 
             alone = sess.run(ns['D_real'], {ns['x']: np.repeat(one, 50, 0), ns['drop_out']: 1.0})
             mixed = np.concatenate([one, others])
             return alone[0, 0], sess.run(ns['D_real'], {ns['x']: mixed, ns['drop_out']: 1.0})[0, 0]
-    others = feed(better[0], n=49)[better[0]['x']]
-    outside_its_group = np.concatenate([np.repeat(one, 3, 0), others[3:]])  # images 4-49 differ
     ns, graph, sess = better
+    others = feed(ns, n=49)[ns['x']]
+    outside_its_group = np.concatenate([np.repeat(one, 3, 0), others[3:]])  # images 4-49 differ
     assert ns['D_vars'][4].shape == (513, 256)  # D_w2: 512 features and the group's spread
     alone, among_others = D_of_first_image(ns, sess, graph, others)
     assert alone != pytest.approx(among_others, abs=1e-6)
