@@ -1,7 +1,7 @@
 # The recipe of the README's "Better samples": the reference's losses and layer sizes (D's last
 # hidden layer takes one input more, the spread of minibatch_stddev), run with
 #   python gan_mnist.py config/recipe.py            (any --name=value after it has the last word)
-lr = 0.0004          # twice the reference's: the recipe's plateau by epoch 60-70, not 100
+lr = 0.0004           # twice the reference's: the recipe's plateau by epoch 60-70, not 100
 leaky_slope = 0.2     # leaky ReLU in G and D: some gradient also flows through units that are off
 adam_beta1 = 0.5      # shorter momentum (the DCGAN paper's), for a game whose other player moves
 shuffle = True        # a new mix of batches every epoch
