@@ -164,8 +164,12 @@ with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # bat
 # the generator the pictures, samples and scores come from: G_z's, or with batch_norm in inference
 # mode, and with ema_decay the moving average of its weights, updated after every G step
 G_sample = G_z
-if ema_decay:
-    ema = tf.train.ExponentialMovingAverage(ema_decay)
+if ema_decay:  # TF's warm-up: the decay is at most (1 + steps) / (10 + steps), so that the first
+    # epochs' average is of recent weights, not mostly of the initial ones
+    step = tf.train.get_or_create_global_step()  # G steps; not saved: resuming sets it
+    ema = tf.train.ExponentialMovingAverage(ema_decay, num_updates=step)
+    with tf.control_dependencies([G_optim]):
+        G_optim = step.assign_add(1)
     with tf.control_dependencies([G_optim]):
         G_optim = ema.apply(G_vars)
 if batch_norm or ema_decay:

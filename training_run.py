@@ -108,6 +108,9 @@ class TrainingRun:
         if which != 'last':
             self.go_back_to(epoch)
         rng.bit_generator.state = run_state['rng_state']
+        step = tf.train.get_global_step()
+        if step is not None:  # the G steps ema_decay's warm-up counts: not saved, as epochs tell
+            step.load(epoch * self.n_batches, self.sess)
         print(f"resuming from epoch {epoch} of {self.train_epoch} "
               f"(saved in {self.checkpoints.dir}/)")
         return run_state['train_hist'], run_state['fixed_z']
@@ -349,6 +352,12 @@ def clear_run(results_dir):
               f"write: {', '.join(left)}")
 
 
+def saved_variables():
+    """Every variable but the global step, which resuming sets from the epoch: so that runs saved
+    before it existed still load."""
+    return [v for v in tf.global_variables() if v is not tf.train.get_global_step()]
+
+
 class Checkpoints:
     """The end-of-epoch checkpoints in checkpoint_dir: the last `keep` (gan-N.*, listed in the
     file 'checkpoint') and, once the run is scored during training, the one with the lowest
@@ -362,11 +371,11 @@ class Checkpoints:
 
     @functools.cached_property
     def saver(self):  # made on first use: reading the run state needs no graph
-        return tf.train.Saver(max_to_keep=self.keep, save_relative_paths=True)
+        return tf.train.Saver(saved_variables(), max_to_keep=self.keep, save_relative_paths=True)
 
     @functools.cached_property
     def best_saver(self):
-        return tf.train.Saver(max_to_keep=1, save_relative_paths=True)
+        return tf.train.Saver(saved_variables(), max_to_keep=1, save_relative_paths=True)
 
     def listed(self, latest_filename):
         state = tf.train.get_checkpoint_state(self.dir, latest_filename)

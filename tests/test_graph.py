@@ -218,6 +218,21 @@ def test_ema_follows_every_G_step_and_is_what_samples_use(better):
     assert variables_read_by(ns['G_sample']) == set(moved) | statistics  # never G's own weights
 
 
+def test_the_average_warms_up_over_the_first_G_steps(better):
+    ns, graph, sess = better
+    with graph.as_default():
+        step = tf.train.get_global_step()
+        pairs = [(v, ns['ema'].average(v)) for v in ns['G_vars']]
+    for steps_done, decay in ((0, 2 / 11), (10000, 0.9)):  # min(0.9, (1 + step) / (10 + step))
+        step.load(steps_done, sess)
+        before = sess.run([average for _, average in pairs])
+        sess.run(ns['G_optim'], feed(ns, n=50))
+        weights, after = sess.run([[v for v, _ in pairs], [average for _, average in pairs]])
+        for old, new, average in zip(before, weights, after):
+            np.testing.assert_allclose(average, decay * old + (1 - decay) * new, rtol=1e-4, atol=1e-7)
+        assert sess.run(step) == steps_done + 1
+
+
 def test_label_smoothing_is_one_sided(better):
     ns, _, sess = better
     # D_real 0.9 and D_fake 0.1: -(0.9 log(0.91) + 0.1 log(0.11)) - log(0.91)

@@ -374,6 +374,25 @@ def test_a_second_training_run_on_a_results_dir_in_use_is_refused(tiny_mnist, tm
     assert sampled.returncode == 0, sampled.stderr[-2000:]
 
 
+def test_resuming_a_weight_average_goes_on_with_its_warm_up(tiny_mnist, tmp_path):
+    """The step count behind ema_decay's warm-up is not saved; resuming sets it, so that 1 epoch
+    and then 1 more give the averages 2 epochs in one go give."""
+    def averages(results, *epochs):
+        for train_epoch in epochs:
+            done = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--ema_decay=0.999',
+                              '--keep_prob=1.0', f'--train_epoch={train_epoch}', *FAST)
+            assert done.returncode == 0, done.stderr[-2000:]
+        checkpoint = tf.train.latest_checkpoint(os.path.join(results, 'checkpoints'))
+        saved = dict(tf.train.list_variables(checkpoint))
+        assert 'global_step' not in saved  # so that runs saved before the warm-up still load
+        return {name: tf.train.load_variable(checkpoint, name) for name in saved if name.startswith('G/')}
+
+    in_one_go, resumed = averages(tmp_path / 'a', 2), averages(tmp_path / 'b', 1, 2)
+    assert len(in_one_go) == 4 * 8  # G's weights, their averages, Adam's two moments
+    for name, value in in_one_go.items():
+        np.testing.assert_allclose(resumed[name], value, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
 def test_sampling_builds_the_network_the_run_was_trained_with(tiny_mnist, tmp_path):
     results = str(tmp_path / 'r')
     trained = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=1',
