@@ -108,9 +108,6 @@ class TrainingRun:
         if which != 'last':
             self.go_back_to(epoch)
         rng.bit_generator.state = run_state['rng_state']
-        step = tf.train.get_global_step()
-        if step is not None:  # the G steps ema_decay's warm-up counts: not saved, as epochs tell
-            step.load(epoch * self.n_batches, self.sess)
         print(f"resuming from epoch {epoch} of {self.train_epoch} "
               f"(saved in {self.checkpoints.dir}/)")
         return run_state['train_hist'], run_state['fixed_z']
@@ -137,10 +134,13 @@ class TrainingRun:
                     os.remove(self.grid_path(isFix, later_epoch))
 
     def start(self, train_hist):
-        """Before the first step: the progress bar, the TensorBoard writer, Ctrl-C handling, the
-        clock, and the Fixed grids of earlier sessions as the GIF's first frames."""
+        """Before the first step: the step count (the graph's too), the progress bar, the
+        TensorBoard writer, Ctrl-C handling, the clock, and the Fixed grids of earlier sessions as
+        the GIF's first frames."""
         self.epochs_done = len(train_hist['D_losses'])
         self.step_count = self.epochs_done * self.n_batches
+        if tf.train.get_global_step() is not None:  # ema_decay's warm-up counts G steps; unsaved
+            tf.train.get_global_step().load(self.step_count, self.sess)
         self.bar = tqdm(total=self.train_epoch * self.n_batches, initial=self.step_count,
                         unit='step', file=sys.stdout, disable=not sys.stdout.isatty(),
                         dynamic_ncols=True)
