@@ -139,8 +139,9 @@ class TrainingRun:
         the GIF's first frames."""
         self.epochs_done = len(train_hist['D_losses'])
         self.step_count = self.epochs_done * self.n_batches
-        if tf.train.get_global_step() is not None:  # ema_decay's warm-up counts G steps; unsaved
-            tf.train.get_global_step().load(self.step_count, self.sess)
+        global_step = tf.train.get_global_step()  # ema_decay's warm-up counts G steps; unsaved
+        if global_step is not None:
+            global_step.load(self.step_count, self.sess)
         self.bar = tqdm(total=self.train_epoch * self.n_batches, initial=self.step_count,
                         unit='step', file=sys.stdout, disable=not sys.stdout.isatty(),
                         dynamic_ncols=True)
