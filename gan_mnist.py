@@ -3,7 +3,7 @@
 A faithful port of tensorflow_MNIST_GAN.py from znxlwm/tensorflow-MNIST-GAN-DCGAN: graph,
 placeholders, variable_scope, get_variable and Session, through tf.compat.v1. It reads in the
 reference's order; each extra (resume, Ctrl-C, TensorBoard, scoring) is one call into a module
-beside it: configurator.py, input_data.py, training_run.py, mnist_score.py.
+beside it: configurator.py, input_data.py, and the run machinery in backstage/.
 
     python gan_mnist.py                         # 100 epochs on MNIST_data/, outputs in results/
     python gan_mnist.py --train_epoch=1 --results_dir=/tmp/r   # any setting below, for one run
@@ -19,7 +19,7 @@ import tensorflow.compat.v1 as tf
 
 import configurator
 import input_data  # the reference: from tensorflow.examples.tutorials.mnist import input_data
-import training_run
+from backstage import sampling, training_run
 
 # ---------------------------------------------------------------------------------------------
 # Settings: edit them here, or override any for one run: python gan_mnist.py --name=value
@@ -64,7 +64,7 @@ defaults = {name: value for name, value in globals().items()
 settings = configurator.configure(sys.argv[1:], defaults)
 if settings['sample'] or settings['evaluate']:  # the network the saved run was trained with
     given = configurator.given_names(sys.argv[1:], defaults)
-    settings = training_run.with_saved_network(settings, given)
+    settings = sampling.with_saved_network(settings, given)
 globals().update(settings)
 tf.disable_eager_execution()  # TF1: build a graph first, then run it in a Session
 tf.logging.set_verbosity(tf.logging.ERROR)  # compat.v1 calls warn that they are compat.v1
@@ -185,7 +185,7 @@ sess = tf.Session()  # the reference's InteractiveSession is meant for shells an
 sess.run(tf.global_variables_initializer())
 
 if sample or evaluate:  # instead of training: use a checkpoint in results_dir (--checkpoint)
-    training_run.sample_or_evaluate(sess, G_sample, z, mnist, settings)
+    sampling.sample_or_evaluate(sess, G_sample, z, mnist, settings)
     sys.exit()
 
 # results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any

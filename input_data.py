@@ -7,7 +7,6 @@ training images) and mnist.test (10,000), each with .images (N x 784 float32 in 
 .labels (one-hot float32 N x 10, or digits). Missing files are downloaded and md5-checked; every
 file is checked against the IDX format, and a bad one is named in a DataError.
 """
-import contextlib
 import gzip
 import hashlib
 import os
@@ -16,6 +15,8 @@ import urllib.request
 from collections import namedtuple
 
 import numpy as np
+
+from backstage.files import replaced_atomically
 
 DEFAULT_SOURCE_URL = 'https://storage.googleapis.com/cvdf-datasets/mnist/'  # TF's loader used it
 MNIST_FILES = {  # file name: md5 of the published file
@@ -30,18 +31,6 @@ Datasets = namedtuple('Datasets', 'train validation test')
 
 class DataError(Exception):
     """A data file that is missing, damaged or not MNIST: the message names it and says how to fix it."""
-
-
-@contextlib.contextmanager
-def replaced_atomically(path):
-    """Write to a temporary name, then rename: a crash never leaves half a file at `path`."""
-    tmp = path + '.part'
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def maybe_download(train_dir, source_url=DEFAULT_SOURCE_URL):

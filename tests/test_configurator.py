@@ -1,7 +1,7 @@
 """configurator: --name=value overrides and settings files over the script's defaults, and the
 checks on their values."""
 import pytest
-from conftest import ROOT, script_defaults
+from helpers import ROOT, script_defaults
 
 from configurator import InputError, configure
 

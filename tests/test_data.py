@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import ROOT, write_idx, write_mnist
+from helpers import ROOT, write_idx, write_mnist
 
 import input_data
 from input_data import DataError, read_data_sets

@@ -4,7 +4,7 @@ probability, the knobs, the batches, and seeding."""
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
-from conftest import run_in_process, script_defaults
+from helpers import run_in_process, script_defaults
 
 import input_data
 

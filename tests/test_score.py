@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import input_data
-import mnist_score
-from mnist_score import classifier_score, frechet_distance
+from backstage import mnist_score
+from backstage.mnist_score import classifier_score, frechet_distance
 
 
 def test_frechet_distance_of_a_set_to_itself_is_zero():

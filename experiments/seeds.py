@@ -1,6 +1,6 @@
-"""The recipe's curve behind the README's "Better samples" (not a test: pytest does not collect it).
+"""The recipe's curve behind the README's "Better samples".
 
-    python tests/recipe_seeds.py [OUT=/tmp/recipe] [SEED ...]    # seeds 0, 1 and 2 by default
+    python experiments/seeds.py [OUT=/tmp/recipe] [SEED ...]    # seeds 0, 1 and 2 by default
 
 Runs `python gan_mnist.py config/recipe.py` for each seed, two runs at a time, in OUT/seed-N (a
 run already there is resumed, a finished one not trained again), then prints a Markdown table of
@@ -8,14 +8,15 @@ every scoring (score, distance, smallest and largest digit share) and, per seed,
 last three scorings, its wall time and seconds per epoch.
 """
 import os
+import pickle
 import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from quality_screen import SCRIPT, load  # the script's path and the history loader
-
-RECIPE = os.path.join(os.path.dirname(SCRIPT), 'config', 'recipe.py')
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, 'gan_mnist.py')
+RECIPE = os.path.join(ROOT, 'config', 'recipe.py')
 
 
 def run(seed, out):
@@ -23,7 +24,8 @@ def run(seed, out):
     with open(f'{folder}.log', 'a') as log:
         subprocess.run([sys.executable, SCRIPT, RECIPE, f'--seed={seed}', f'--results_dir={folder}'],
                        check=True, stdout=log, stderr=log)
-    return load(os.path.join(folder, 'train_hist.pkl'))
+    with open(os.path.join(folder, 'train_hist.pkl'), 'rb') as f:
+        return pickle.load(f)
 
 
 def main():

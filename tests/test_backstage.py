@@ -1,5 +1,6 @@
-"""training_run on its own, without the script: the results folder, checkpoints with their run
-state, the check that a saved run is the same run, Ctrl-C, TensorBoard summaries, the grid."""
+"""The backstage rooms on their own, without the script: the results folder, checkpoints with
+their run state, the check that a saved run is the same run, Ctrl-C, TensorBoard summaries, the
+grid."""
 import os
 import signal
 
@@ -7,21 +8,22 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
-from conftest import script_defaults
+from helpers import script_defaults
 
-import training_run
-from configurator import InputError
+from backstage import pictures, results_folder, training_run
+from backstage.checkpoints import Checkpoints, check_same_run
+from configurator import ADDED_SETTINGS, RUN_SETTINGS, InputError
 
 
 def test_results_dir_gets_its_folders(tmp_path):
-    training_run.prepare_results_dir(str(tmp_path / 'r'))
-    assert sorted(os.listdir(tmp_path / 'r')) == sorted(training_run.RUN_FOLDERS)
+    results_folder.prepare(str(tmp_path / 'r'))
+    assert sorted(os.listdir(tmp_path / 'r')) == sorted(results_folder.RUN_FOLDERS)
 
 
 def test_results_dir_that_is_a_file_is_explained(tmp_path):
     (tmp_path / 'f').write_text('')
     with pytest.raises(InputError, match="cannot write the results to '.*f'"):
-        training_run.prepare_results_dir(str(tmp_path / 'f'))
+        results_folder.prepare(str(tmp_path / 'f'))
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def kept_files(folder):
 
 def test_checkpoints_round_trip_and_keep_the_newest(variable_session, tmp_path):
     sess, v = variable_session
-    checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
+    checkpoints = Checkpoints(str(tmp_path), keep=2)
     save_epochs(sess, v, checkpoints, [1, 2, 3])
     assert kept_files(tmp_path) == ['gan-2.index', 'gan-3.index', 'run-2.json', 'run-3.json']
     sess.run(v.assign([0, 0, 0]))
@@ -57,7 +59,7 @@ def test_checkpoints_round_trip_and_keep_the_newest(variable_session, tmp_path):
 
 def test_the_best_is_kept_besides_the_last(variable_session, tmp_path, capsys):
     sess, v = variable_session
-    checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
+    checkpoints = Checkpoints(str(tmp_path), keep=2)
     save_epochs(sess, v, checkpoints, [1, 2, 3, 4, 5], best=[1, 2])
     assert kept_files(tmp_path) == ['best-2.index', 'gan-4.index', 'gan-5.index',
                                     'run-2.json', 'run-4.json', 'run-5.json']
@@ -69,7 +71,7 @@ def test_the_best_is_kept_besides_the_last(variable_session, tmp_path, capsys):
 
 def test_no_best_without_scores_is_explained(variable_session, tmp_path):
     sess, v = variable_session
-    checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
+    checkpoints = Checkpoints(str(tmp_path), keep=2)
     save_epochs(sess, v, checkpoints, [1])
     with pytest.raises(InputError, match='holds no best checkpoint: the run was not scored'):
         checkpoints.restore(sess, 'best')
@@ -77,7 +79,7 @@ def test_no_best_without_scores_is_explained(variable_session, tmp_path):
 
 def test_going_back_drops_the_later_checkpoints(variable_session, tmp_path):
     sess, v = variable_session
-    checkpoints = training_run.Checkpoints(str(tmp_path), keep=3)
+    checkpoints = Checkpoints(str(tmp_path), keep=3)
     save_epochs(sess, v, checkpoints, [1, 2, 3, 4], best=[1, 4])
     checkpoints.drop_after(2)
     assert kept_files(tmp_path) == ['gan-2.index', 'run-2.json']
@@ -89,7 +91,7 @@ def test_going_back_drops_the_later_checkpoints(variable_session, tmp_path):
 
 def test_a_damaged_newest_checkpoint_falls_back(variable_session, tmp_path, capsys):
     sess, v = variable_session
-    checkpoints = training_run.Checkpoints(str(tmp_path), keep=2)
+    checkpoints = Checkpoints(str(tmp_path), keep=2)
     save_epochs(sess, v, checkpoints, [1, 2])
     os.remove(tmp_path / 'run-2.json')
     assert checkpoints.restore(sess)['epoch'] == 1
@@ -99,15 +101,15 @@ def test_a_damaged_newest_checkpoint_falls_back(variable_session, tmp_path, caps
 
 def test_no_checkpoint_is_none(variable_session, tmp_path):
     sess, _ = variable_session
-    assert training_run.Checkpoints(str(tmp_path)).restore(sess) is None
+    assert Checkpoints(str(tmp_path)).restore(sess) is None
 
 
 def test_a_run_with_other_training_settings_is_refused():
     settings = script_defaults()
-    training_run.check_same_run(dict(settings), settings)
+    check_same_run(dict(settings), settings)
     with pytest.raises(InputError, match='holds a run trained with lr=0.001, seed=3; this run '
                                          'asks for lr=0.0002, seed=0'):
-        training_run.check_same_run(dict(settings, lr=0.001, seed=3), settings)
+        check_same_run(dict(settings, lr=0.001, seed=3), settings)
 
 
 def test_ctrl_c_asks_once_then_stops_at_once():
@@ -126,7 +128,7 @@ def test_summaries_made_from_values():
     values = training_run.scalars({'loss/D': np.float32(0.5), 'loss/G': 2}).value
     assert [(v.tag, v.simple_value) for v in values] == [('loss/D', 0.5), ('loss/G', 2.0)]
     picture = np.arange(12, dtype=np.uint8).reshape(3, 4)
-    image = training_run.gray_image('grid', picture).value[0].image
+    image = pictures.gray_image('grid', picture).value[0].image
     assert (image.height, image.width, image.colorspace) == (3, 4, 1)
     assert np.array_equal(iio.imread(image.encoded_image_string, extension='.png'), picture)
 
@@ -134,14 +136,14 @@ def test_summaries_made_from_values():
 def test_grid_is_500_pixels_and_returns_what_it_saved(tmp_path):
     images = np.random.default_rng(0).uniform(-1, 1, (30, 784)).astype(np.float32)
     path = str(tmp_path / 'grid.png')
-    frame = training_run.GridFigure().save(images, 'Epoch 1', path)
+    frame = pictures.GridFigure().save(images, 'Epoch 1', path)
     assert frame.shape == (500, 500) and frame.dtype == np.uint8
     assert np.array_equal(iio.imread(path)[..., 0], frame)
 
 
 def test_starting_over_deletes_only_the_files_the_script_writes(tmp_path, capsys):
     results = tmp_path / 'r'
-    training_run.prepare_results_dir(str(results))
+    results_folder.prepare(str(results))
     ours = ['train_hist.pkl', 'MNIST_GAN_train_hist.png', 'MNIST_GAN_quality.png',
             'generation_animation.gif', 'samples.npy', 'samples.png', 'checkpoints/checkpoint',
             'checkpoints/best_checkpoint', 'checkpoints/gan-3.index',
@@ -154,23 +156,23 @@ def test_starting_over_deletes_only_the_files_the_script_writes(tmp_path, capsys
               'samples.npy.bak']
     for name in ours + theirs:
         (results / name).write_text('x')
-    training_run.clear_run(str(results))
+    results_folder.clear_run(str(results))
     assert not [name for name in ours if (results / name).exists()]
     assert all((results / name).exists() for name in theirs)
     assert f'left {len(theirs)} file(s) the script did not write' in capsys.readouterr().out
 
 
 def test_one_training_run_per_results_dir(tmp_path):
-    first = training_run.lock_results_dir(str(tmp_path))
+    first = results_folder.lock(str(tmp_path))
     with pytest.raises(InputError, match=f'is in use by another training run \\(process {os.getpid()}\\)'):
-        training_run.lock_results_dir(str(tmp_path))
+        results_folder.lock(str(tmp_path))
     first.close()  # as when the process ends
-    training_run.lock_results_dir(str(tmp_path)).close()
+    results_folder.lock(str(tmp_path)).close()
 
 
 def test_run_state_is_json_and_npz_never_a_pickle(variable_session, tmp_path):
     sess, _ = variable_session
-    checkpoints = training_run.Checkpoints(str(tmp_path))
+    checkpoints = Checkpoints(str(tmp_path))
     fixed_z = np.random.default_rng(0).standard_normal((25, 100), dtype=np.float32)
     rng = np.random.default_rng(5)
     state = {'epoch': 1, 'settings': {'lr': 0.0002}, 'fixed_z': fixed_z,
@@ -188,18 +190,18 @@ def test_run_state_is_json_and_npz_never_a_pickle(variable_session, tmp_path):
 def test_a_run_saved_before_the_newest_settings_was_trained_without_them(variable_session,
                                                                            tmp_path):
     sess, _ = variable_session
-    checkpoints = training_run.Checkpoints(str(tmp_path))
+    checkpoints = Checkpoints(str(tmp_path))
     defaults = script_defaults()
     older = {name: value for name, value in defaults.items()
-             if name in training_run.RUN_SETTINGS and name not in training_run.ADDED_SETTINGS}
+             if name in RUN_SETTINGS and name not in ADDED_SETTINGS}
     checkpoints.save(sess, 1, {'epoch': 1, 'settings': older, 'fixed_z': np.zeros((25, 100))})
     saved = checkpoints.saved_settings()
     assert (saved['d_lr_ratio'], saved['minibatch_stddev']) == (1.0, False)
-    assert {name: saved[name] for name in training_run.ADDED_SETTINGS} == \
-        {name: defaults[name] for name in training_run.ADDED_SETTINGS}  # the script's defaults
-    training_run.check_same_run(saved, defaults)
+    assert {name: saved[name] for name in ADDED_SETTINGS} == \
+        {name: defaults[name] for name in ADDED_SETTINGS}  # the script's defaults
+    check_same_run(saved, defaults)
     with pytest.raises(InputError, match=r"trained with d_lr_ratio=1.0; this run asks for d_lr_ratio=2.0"):
-        training_run.check_same_run(saved, dict(defaults, d_lr_ratio=2.0))
+        check_same_run(saved, dict(defaults, d_lr_ratio=2.0))
 
 
 def test_a_run_saved_as_pickles_is_not_loaded(variable_session, tmp_path):
@@ -208,7 +210,7 @@ def test_a_run_saved_as_pickles_is_not_loaded(variable_session, tmp_path):
     (tmp_path / 'checkpoint').write_text('model_checkpoint_path: "gan-1"\n'
                                          'all_model_checkpoint_paths: "gan-1"\n')
     with pytest.raises(InputError, match='older version of gan_mnist.py, as pickles'):
-        training_run.Checkpoints(str(tmp_path)).restore(sess)
+        Checkpoints(str(tmp_path)).restore(sess)
 
 
 def test_going_back_in_a_folder_with_no_checkpoint_is_refused(variable_session, tmp_path):

@@ -1,6 +1,6 @@
-"""The screen behind the README's "Better samples" table (not a test: pytest does not collect it).
+"""The screen behind docs/experiments.md's first table.
 
-    python tests/quality_screen.py [EPOCHS=15] [OUT=/tmp/screen] [NAME ...]
+    python experiments/screen.py [EPOCHS=15] [OUT=/tmp/screen] [NAME ...]
 
 Trains each setting below (or the NAMEs given) for EPOCHS epochs with seeds 0 and 1, two runs at
 a time on the shipped MNIST, scores 10,000 samples every 5 epochs, and prints a Markdown table of
@@ -15,11 +15,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'gan_mnist.py')
-RECIPE = ['--leaky_slope=0.2', '--adam_beta1=0.5', '--shuffle=True']
-KEEP_70 = RECIPE + ['--keep_prob=0.7']
+LEAKY_BETA1_SHUFFLE = ['--leaky_slope=0.2', '--adam_beta1=0.5', '--shuffle=True']
+KEEP_70 = LEAKY_BETA1_SHUFFLE + ['--keep_prob=0.7']
 CONFIGS = {
     'reference': [],
-    'leaky 0.2, beta1 0.5, shuffle': RECIPE,
+    'leaky 0.2, beta1 0.5, shuffle': LEAKY_BETA1_SHUFFLE,
     '+ keep 70%': KEEP_70,
     '+ keep 70%, batch norm': KEEP_70 + ['--batch_norm=True'],
     '+ keep 70%, EMA 0.999': KEEP_70 + ['--ema_decay=0.999'],
@@ -28,8 +28,8 @@ CONFIGS = {
         KEEP_70 + ['--batch_norm=True', '--ema_decay=0.999', '--label_smoothing=0.1'],
     '+ keep 70%, batch norm, EMA 0.999, lr decay last third':
         KEEP_70 + ['--batch_norm=True', '--ema_decay=0.999', '--lr_decay_epochs={third}'],
-    '+ keep 100%, batch norm, EMA 0.999': RECIPE + ['--keep_prob=1.0', '--batch_norm=True',
-                                                   '--ema_decay=0.999'],
+    '+ keep 100%, batch norm, EMA 0.999': LEAKY_BETA1_SHUFFLE + ['--keep_prob=1.0', '--batch_norm=True',
+                                                                '--ema_decay=0.999'],
 }
 
 

@@ -1,0 +1,12 @@
+"""The backstage of the story scripts: what a long training run needs beyond the reference's
+lines, one job to a module. The story imports these; they never import a story or read its
+globals: settings reach them as arguments.
+
+    training_run.py    the run the story's loop ties to: resume, steps, saves, Ctrl-C, the end
+    results_folder.py  results_dir: its folders, the lock, starting over, the grids' paths
+    checkpoints.py     the last and the best checkpoints, with the run state beside them
+    pictures.py        sample grids, loss and quality plots, the GIF, TensorBoard's image
+    sampling.py        --sample and --evaluate, and the quality figures of a checkpoint
+    mnist_score.py     the classifier score and Fréchet distance
+    files.py           writing a file whole or not at all
+"""

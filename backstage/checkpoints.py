@@ -1,0 +1,180 @@
+"""The end-of-epoch checkpoints of a run: the last few and the best, each with the run state
+beside it as data (JSON and npz, never a pickle), and the check that a saved run is the run
+asked for."""
+import functools
+import json
+import os
+import re
+import zipfile
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from backstage.files import replaced_atomically
+from configurator import ADDED_SETTINGS, RUN_SETTINGS, InputError
+
+
+def saved_variables():
+    """Every variable but the global step, which resuming sets from the epoch: so that runs saved
+    before it existed still load."""
+    return [v for v in tf.global_variables() if v is not tf.train.get_global_step()]
+
+
+class Checkpoints:
+    """The end-of-epoch checkpoints in checkpoint_dir: the last `keep` (gan-N.*, listed in the
+    file 'checkpoint') and, once the run is scored during training, the one with the lowest
+    distance so far (best-N.*, listed in 'best_checkpoint'). Weights and Adam state go through
+    Saver; the rest of the run is kept beside them as run-N.json (epoch, the settings that define
+    the run, history, numpy RNG state) and run-N.npz (the fixed noise): data only, so reading a
+    results folder from someone else runs none of their code, as a pickle could."""
+
+    def __init__(self, checkpoint_dir, keep=1):
+        self.dir, self.keep = checkpoint_dir, keep
+
+    @functools.cached_property
+    def saver(self):  # made on first use: reading the run state needs no graph
+        return tf.train.Saver(saved_variables(), max_to_keep=self.keep, save_relative_paths=True)
+
+    @functools.cached_property
+    def best_saver(self):
+        return tf.train.Saver(saved_variables(), max_to_keep=1, save_relative_paths=True)
+
+    def listed(self, latest_filename):
+        state = tf.train.get_checkpoint_state(self.dir, latest_filename)
+        return list(state.all_model_checkpoint_paths) if state else []
+
+    def kept(self):
+        """{epoch: path} of every kept checkpoint, the best one included."""
+        return {epoch_of(path): path for path in self.listed('best_checkpoint') + self.listed('checkpoint')}
+
+    def save(self, sess, epoch, run_state, is_best=False):
+        """The run state first, the Savers last: a Saver updates its list only after the weights
+        are written, so a checkpoint listed there is whole."""
+        state = {name: value for name, value in run_state.items() if name != 'fixed_z'}
+        with replaced_atomically(os.path.join(self.dir, f'run-{epoch}.json')) as tmp, open(tmp, 'w') as f:
+            json.dump(state, f, default=float)  # float: numpy's float32 losses
+        with replaced_atomically(os.path.join(self.dir, f'run-{epoch}.npz')) as tmp, open(tmp, 'wb') as f:
+            np.savez(f, fixed_z=run_state['fixed_z'])
+        self.saver.save(sess, os.path.join(self.dir, 'gan'), global_step=epoch,
+                        write_meta_graph=False)
+        if is_best:
+            self.best_saver.save(sess, os.path.join(self.dir, 'best'), global_step=epoch,
+                                 latest_filename='best_checkpoint', write_meta_graph=False)
+        kept_epochs = self.kept()
+        for name in os.listdir(self.dir):
+            state_file = re.fullmatch(r'run-(\d+)\.(json|npz|pkl)', name)
+            if state_file and int(state_file[1]) not in kept_epochs:
+                os.remove(os.path.join(self.dir, name))
+
+    def run_state(self, epoch):
+        """The run state saved with the checkpoint of `epoch`."""
+        older = os.path.join(self.dir, f'run-{epoch}.pkl')
+        if os.path.exists(older) and not os.path.exists(os.path.join(self.dir, f'run-{epoch}.json')):
+            raise InputError(f"{self.dir}/ was saved by an older version of gan_mnist.py, as "
+                             f"pickles ({older}), which this one does not load: unpickling can "
+                             f"run code. Start over with --resume=False, or train in another "
+                             f"--results_dir.")
+        with open(os.path.join(self.dir, f'run-{epoch}.json')) as f:
+            state = json.load(f)
+        state['settings'] = dict(ADDED_SETTINGS, **state['settings'])
+        with np.load(os.path.join(self.dir, f'run-{epoch}.npz')) as arrays:
+            state['fixed_z'] = arrays['fixed_z']
+        return state
+
+    def restore(self, sess, which='last'):
+        """Restore a checkpoint, 'last' (the newest whole one: a damaged one is reported and the
+        one before it used), 'best', or an epoch number; return its run state. None when the
+        folder holds no checkpoint."""
+        for path in self.candidates(which):
+            try:
+                run_state = self.run_state(epoch_of(path))
+                self.saver.restore(sess, path)
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, tf.errors.OpError) as e:
+                print(f'checkpoint of epoch {epoch_of(path)} is damaged ({type(e).__name__}); '
+                      f'trying the one before it')
+                continue
+            self.saver.recover_last_checkpoints(self.listed('checkpoint'))  # later saves prune these
+            self.best_saver.recover_last_checkpoints(self.listed('best_checkpoint'))
+            return run_state
+        if self.candidates(which):
+            raise InputError(f"every checkpoint in {self.dir}/ is damaged. Run with "
+                             f"--resume=False to delete this run and start over, or with another "
+                             f"--results_dir to keep it.")
+        return None
+
+    def saved_settings(self, which='last'):
+        """The settings of the run whose checkpoint `which` would be restored; None if none."""
+        for path in self.candidates(which):
+            try:
+                return self.run_state(epoch_of(path))['settings']
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                continue  # restore() reports it
+        return None
+
+    def candidates(self, which):
+        """The checkpoint paths to try for `which`, in order."""
+        last = self.listed('checkpoint')
+        if not last:
+            return []
+        if which == 'last':
+            return list(reversed(last))
+        if which == 'best':
+            if not self.listed('best_checkpoint'):
+                raise InputError(f"{self.dir}/ holds no best checkpoint: the run was not scored "
+                                 f"during training (--eval_every). Use --checkpoint=last or an "
+                                 f"epoch among {self.describe_kept()}.")
+            return self.listed('best_checkpoint')
+        if int(which) not in self.kept():
+            raise InputError(f"--checkpoint={which}: epoch {which} is not kept in {self.dir}/; "
+                             f"the kept ones are {self.describe_kept()}.")
+        return [self.kept()[int(which)]]
+
+    def describe_kept(self):
+        best = self.listed('best_checkpoint')
+        return ', '.join(str(epoch_of(path)) for path in self.listed('checkpoint')) \
+            + (f' and the best, {epoch_of(best[0])}' if best else '')
+
+    def drop_after(self, epoch):
+        """Delete the checkpoints of the epochs after `epoch`, and take them off both lists."""
+        dropped = set()
+        for saver, latest_filename in ((self.saver, 'checkpoint'), (self.best_saver, 'best_checkpoint')):
+            kept = []
+            for path in self.listed(latest_filename):
+                if epoch_of(path) > epoch:
+                    tf.train.remove_checkpoint(path)
+                    dropped.add(epoch_of(path))
+                else:
+                    kept.append(path)
+            saver.recover_last_checkpoints(kept)
+            if kept:
+                tf.train.update_checkpoint_state(self.dir, os.path.basename(kept[-1]),
+                                                 [os.path.basename(p) for p in kept],
+                                                 latest_filename=latest_filename)
+            else:
+                os.remove(os.path.join(self.dir, latest_filename))
+        for dropped_epoch in dropped:
+            for ending in ('json', 'npz'):
+                os.remove(os.path.join(self.dir, f'run-{dropped_epoch}.{ending}'))
+
+
+def epoch_of(checkpoint_path):
+    """The epoch of a checkpoint path such as .../gan-12."""
+    return int(checkpoint_path.rsplit('-', 1)[1])
+
+
+def check_same_run(saved, settings):
+    """Refuse to continue a saved run with settings that would make it a different run."""
+    differ, said = differing(RUN_SETTINGS, saved, settings, 'this run')
+    if differ:
+        raise InputError(f"{said}. Resume it with its own settings, keep it and start another "
+                         f"with a new --results_dir, or delete it and start over with "
+                         f"--resume=False.")
+
+
+def differing(names, saved, settings, asker):
+    """The names among `names` whose saved value differs from the asked one, and a sentence
+    saying so: '{results_dir}/ holds a run trained with lr=0.0002; {asker} asks for lr=0.001'."""
+    differ = [name for name in names if saved[name] != settings[name]]
+    return differ, (f"{settings['results_dir']}/ holds a run trained with "
+                    + ', '.join(f'{n}={saved[n]!r}' for n in differ) + f"; {asker} asks for "
+                    + ', '.join(f'{n}={settings[n]!r}' for n in differ))

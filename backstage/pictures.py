@@ -1,0 +1,99 @@
+"""The pictures of a run, each a figure drawn once and updated per epoch: the 5x5 sample grid
+(the reference's show_result), the loss plot (its show_train_hist), the quality plot, the GIF of
+the Fixed grids, and a grid as a TensorBoard image. Each writes to the path it is given; making
+that write whole is the caller's job."""
+import imageio.v3 as iio
+import matplotlib
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+matplotlib.use('Agg')  # files only, no window: also works on a machine with no display
+import matplotlib.pyplot as plt  # after use('Agg'): the backend must be chosen first
+
+
+class GridFigure:
+    """A 5x5 grid of generated digits with a caption, as the reference's show_result drew it, but
+    as one image instead of 25 subplots: about 15 ms a picture instead of several hundred."""
+
+    def __init__(self):
+        self.fig = plt.figure(figsize=(5, 5))  # 500 x 500 pixels, as the reference's
+        ax = self.fig.add_axes([0.05, 0.07, 0.9, 0.9])  # 450 pixels: each image pixel drawn 3x3
+        ax.axis('off')
+        self.image = ax.imshow(np.zeros((150, 150)), cmap='gray', vmin=-1, vmax=1,
+                               interpolation='nearest')
+        self.caption = self.fig.text(0.5, 0.025, '', ha='center')
+
+    def save(self, images, caption, path):
+        """Save the first 25 images (N x 784, in [-1, 1]) and return the picture as gray uint8."""
+        tiles = np.full((25, 30, 30), np.nan, np.float32)  # NaN: a blank 1-pixel frame per tile
+        tiles[:len(images[:25]), 1:-1, 1:-1] = images[:25].reshape(-1, 28, 28)
+        self.image.set_data(tiles.reshape(5, 5, 30, 30).transpose(0, 2, 1, 3).reshape(150, 150))
+        self.caption.set_text(caption)
+        self.fig.savefig(path, format='png')
+        return np.asarray(self.fig.canvas.buffer_rgba())[..., 0].copy()
+
+
+class LossFigure:
+    """D and G loss per epoch, as the reference's show_train_hist drew it."""
+
+    def __init__(self):
+        self.fig, self.ax = plt.subplots()
+        self.D_line, = self.ax.plot([], [], '.-', label='D_loss')
+        self.G_line, = self.ax.plot([], [], '.-', label='G_loss')
+        self.ax.set_xlabel('Epoch')
+        self.ax.set_ylabel('Loss')
+        self.ax.legend(loc=4)
+        self.ax.grid(True)
+        self.fig.tight_layout()
+
+    def save(self, hist, path):
+        epochs = np.arange(1, len(hist['D_losses']) + 1)
+        self.D_line.set_data(epochs, hist['D_losses'])
+        self.G_line.set_data(epochs, hist['G_losses'])
+        self.ax.relim()
+        self.ax.autoscale_view()
+        self.fig.savefig(path, format='png')
+
+
+class QualityFigure:
+    """Classifier score and Fréchet distance per scored epoch, with the real-data ceilings."""
+
+    def __init__(self):
+        self.fig, (self.score_ax, self.distance_ax) = plt.subplots(2, 1, sharex=True, figsize=(6.4, 6.4))
+        self.score_ax.set_ylabel('classifier score (at most 10)')
+        self.distance_ax.set_ylabel('Fréchet distance (0 is best)')
+        self.distance_ax.set_yscale('log')
+        self.distance_ax.set_xlabel('Epoch')
+
+    def save(self, scores, path):
+        epochs = [s['epoch'] for s in scores]
+        for ax, name in ((self.score_ax, 'classifier_score'), (self.distance_ax, 'frechet_distance')):
+            for line in list(ax.lines):
+                line.remove()
+            ax.plot(epochs, [s[name] for s in scores], '.-', color='C0', label='samples')
+            ax.plot(epochs, [s[f'real_{name}'] for s in scores], '--', color='gray', label='real images')
+            ax.grid(True)
+            ax.relim()
+            ax.autoscale_view()
+        self.score_ax.legend(loc='best')
+        self.fig.tight_layout()
+        self.fig.savefig(path, format='png')
+
+
+def save_gif(frames, path):
+    # 5 fps, as the reference; optimize=False keeps one 256-gray palette for every frame,
+    # without which Pillow reads a later frame in another mode than the first
+    iio.imwrite(path, np.stack(frames), extension='.gif', duration=200, loop=0, optimize=False)
+
+
+def gray_image(tag, picture):
+    """A TensorBoard image summary of a gray uint8 picture, PNG-encoded as tf.summary.image does."""
+    height, width = picture.shape
+    png = iio.imwrite('<bytes>', picture, extension='.png')
+    return tf.Summary(value=[tf.Summary.Value(tag=tag, image=tf.Summary.Image(
+        height=height, width=width, colorspace=1, encoded_image_string=png))])
+
+
+def close(*figures):
+    for figure in figures:
+        plt.close(figure.fig)

@@ -1,0 +1,145 @@
+"""results_dir, the folder a training run writes into: its subfolders, the lock that keeps it to
+one training run, starting over (deleting only what the script wrote), and the files a run
+writes there besides its checkpoints, each written whole or not at all."""
+import fcntl
+import os
+import re
+
+import imageio.v3 as iio
+
+from backstage import pictures
+from backstage.files import replaced_atomically, save_pickle
+from configurator import InputError
+
+RUN_FOLDERS = ('checkpoints', 'Fixed_results', 'Random_results', 'tensorboard')  # in results_dir
+EVENTS_SUFFIX = '.gan_mnist'  # ends the names of the TensorBoard event files the script writes
+SCRIPT_FILES = {  # folder of results_dir: the names of the files the script writes there
+    '': r'train_hist\.pkl|MNIST_GAN_train_hist\.png|MNIST_GAN_quality\.png|'
+        r'generation_animation\.gif|samples\.npy|samples\.png',
+    'checkpoints': r'checkpoint|best_checkpoint|(gan|best)-\d+\.(index|data-\d+-of-\d+)|'
+                   r'run-\d+\.(json|npz|pkl)',
+    'Fixed_results': r'MNIST_GAN_\d+\.png',
+    'Random_results': r'MNIST_GAN_\d+\.png',
+    'tensorboard': r'events\.out\.tfevents\..*' + re.escape(EVENTS_SUFFIX),
+}
+LOCK_NAME = 'gan_mnist.lock'
+
+
+def prepare(results_dir):
+    """Make results_dir and its subfolders, or explain why they cannot be made."""
+    try:
+        for name in RUN_FOLDERS:
+            os.makedirs(os.path.join(results_dir, name), exist_ok=True)
+        with open(os.path.join(results_dir, '.write_test'), 'w'):
+            pass
+        os.remove(os.path.join(results_dir, '.write_test'))
+    except OSError as e:
+        raise InputError(f"cannot write the results to {results_dir!r} ({e.strerror}: "
+                         f"{e.filename}). Point --results_dir at a folder you can write to.") from None
+
+
+def lock(results_dir):
+    """One training run per results_dir: an exclusive flock on results_dir/gan_mnist.lock, which
+    the operating system releases when the process ends, however it ends. Returns the open file
+    that holds the lock."""
+    path = os.path.join(results_dir, LOCK_NAME)
+    held = open(path, 'a')  # noqa: SIM115 (the lock lasts as long as the file stays open)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        held.close()
+        raise InputError(f"{results_dir}/ is in use by another training run "
+                         f"({lock_holder(path)}). Wait for it to end, stop it (it keeps its last "
+                         f"whole epoch), or train in another --results_dir. Sampling and "
+                         f"evaluating it meanwhile are fine.") from None
+    return held
+
+
+def lock_holder(path):
+    """'process N' holding the flock on path, from Linux's /proc/locks; else 'another process'."""
+    device_inode = f':{os.stat(path).st_ino}'
+    try:
+        with open('/proc/locks') as f:
+            for fields in (line.split() for line in f):
+                if fields[1] == 'FLOCK' and fields[5].endswith(device_inode):
+                    return f'process {fields[4]}'
+    except (OSError, IndexError):
+        pass
+    return 'another process'
+
+
+def clear_run(results_dir):
+    """--resume=False: delete the files an earlier run of the script wrote in results_dir,
+    matched by their exact names; say which other files were left."""
+    left = []
+    for folder, names in SCRIPT_FILES.items():
+        path = os.path.join(results_dir, folder)
+        for name in sorted(os.listdir(path)) if os.path.isdir(path) else []:
+            file = os.path.join(path, name)
+            if re.fullmatch(names, name) and os.path.isfile(file):
+                os.remove(file)
+            elif os.path.isfile(file) and not (folder == '' and name == LOCK_NAME):
+                left.append(os.path.join(folder, name))
+    if left:
+        print(f"starting over in {results_dir}/; left {len(left)} file(s) the script did not "
+              f"write: {', '.join(left)}")
+
+
+def grid_path(results_dir, isFix, epoch):
+    """Where the Fixed (isFix) or Random grid of an epoch goes, as the reference named it."""
+    kind = 'Fixed' if isFix else 'Random'
+    return os.path.join(results_dir, f'{kind}_results', f'MNIST_GAN_{epoch}.png')
+
+
+def last_epoch_with_grids(results_dir, epoch):
+    """The last epoch of the unbroken run of Fixed grids after `epoch` (grids of epochs whose
+    checkpoints were already pruned), or `epoch` when there is none after it."""
+    while os.path.exists(grid_path(results_dir, True, epoch + 1)):
+        epoch += 1
+    return epoch
+
+
+def drop_grids(results_dir, first, last):
+    """Delete the Fixed and Random grids of epochs first to last."""
+    for epoch in range(first, last + 1):
+        for isFix in (True, False):
+            if os.path.exists(grid_path(results_dir, isFix, epoch)):
+                os.remove(grid_path(results_dir, isFix, epoch))
+
+
+class RunFiles:
+    """The files of a run besides its checkpoints: the epoch's grids, train_hist.pkl, the loss
+    and quality plots, and the GIF of the Fixed grids, whose frames it keeps from epoch to epoch
+    (those of earlier sessions read back from their grids)."""
+
+    def __init__(self, results_dir, epochs_done):
+        self.results_dir = results_dir
+        self.grid, self.losses, self.quality = \
+            pictures.GridFigure(), pictures.LossFigure(), pictures.QualityFigure()
+        done = [grid_path(results_dir, True, epoch + 1) for epoch in range(epochs_done)]
+        self.fixed_frames = [iio.imread(path)[..., 0] for path in done if os.path.exists(path)]
+
+    def save_grid(self, epoch, images, isFix):
+        """The epoch's grid of 25 images; returns it as a gray picture."""
+        with replaced_atomically(grid_path(self.results_dir, isFix, epoch)) as tmp:
+            frame = self.grid.save(images, f'Epoch {epoch}', tmp)
+        if isFix:
+            self.fixed_frames.append(frame)
+        return frame
+
+    def save_history(self, train_hist):
+        """train_hist.pkl, the loss plot and, from the second scoring on, the quality plot."""
+        save_pickle(train_hist, os.path.join(self.results_dir, 'train_hist.pkl'))
+        with replaced_atomically(os.path.join(self.results_dir, 'MNIST_GAN_train_hist.png')) as tmp:
+            self.losses.save(train_hist, tmp)
+        if len(train_hist.get('scores', [])) >= 2:
+            with replaced_atomically(os.path.join(self.results_dir, 'MNIST_GAN_quality.png')) as tmp:
+                self.quality.save(train_hist['scores'], tmp)
+
+    def save_gif(self):
+        if self.fixed_frames:
+            with replaced_atomically(os.path.join(self.results_dir, 'generation_animation.gif')) as tmp:
+                pictures.save_gif(self.fixed_frames, tmp)
+
+    def close(self):
+        pictures.close(self.grid, self.losses, self.quality)

@@ -1,0 +1,249 @@
+"""The training run a story script ties its loop to: made or resumed in results_dir, stepped,
+saved after each epoch, and finished or interrupted. It holds the rooms beside it together: the
+results folder, the checkpoints, the pictures and the scoring. Besides checkpoints it writes the
+reference's grids, history, loss plot and GIF, and TensorBoard events; Ctrl-C stops it after a
+step, and a failed write stops it with one line.
+
+Settings come in as arguments (`settings` is the dict of the script's settings); nothing here
+reads the script's globals.
+"""
+import functools
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+from tqdm import tqdm
+
+from backstage import pictures, results_folder, sampling
+from backstage.checkpoints import Checkpoints, check_same_run, epoch_of
+from backstage.files import write_failure
+from configurator import RUN_SETTINGS, InputError
+
+
+class WriteError(InputError):
+    """A file of the run could not be written (disk full, folder gone, no permission): the
+    message names it and the cause; the last whole checkpoint stays."""
+
+
+def stops_on_write_errors(method):
+    """Turn a failed write inside a TrainingRun method into a WriteError that says what to do."""
+    @functools.wraps(method)
+    def method_that_stops(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (OSError, tf.errors.OpError) as e:
+            failure = write_failure(e)
+        whole = self.checkpoints.listed('checkpoint')
+        kept = f'the checkpoint of epoch {epoch_of(whole[-1])} is whole' if whole else \
+            'no epoch was saved yet'
+        raise WriteError(f'{failure}. Training stopped; {kept}. Once the cause is fixed, run the '
+                         f'same command to resume.') from None
+    return method_that_stops
+
+
+class TrainingRun:
+    """One training run in results_dir: made or resumed, then stepped, saved each epoch, and
+    finished or interrupted."""
+
+    def __init__(self, sess, G_sample, z, settings, n_images):
+        """Check what only the data can tell, then make results_dir (deleting the run there
+        when settings['resume'] is False). G_sample is the generator pictures come from."""
+        self.sess, self.G_sample, self.z, self.settings = sess, G_sample, z, settings
+        self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
+        if settings['batch_size'] > n_images:
+            raise InputError(f"--batch_size={settings['batch_size']} is larger than the {n_images} "
+                             f"training images in {settings['data_dir']}/.")
+        self.n_batches = n_images // settings['batch_size']
+        results_folder.prepare(self.results_dir)
+        self.lock = results_folder.lock(self.results_dir)  # held until the process ends
+        if not settings['resume']:
+            results_folder.clear_run(self.results_dir)
+        self.checkpoints = Checkpoints(os.path.join(self.results_dir, 'checkpoints'),
+                                       settings['keep_checkpoints'])
+
+    def resume(self, train_hist, fixed_z_, rng):
+        """The history and fixed noise of the run saved in results_dir, its weights restored and
+        rng put back where it was; or the ones given, when there is no saved run. With
+        settings['checkpoint'] an earlier kept epoch, the epochs after it are dropped first."""
+        which = self.settings['checkpoint']
+        run_state = self.checkpoints.restore(self.sess, which) if self.settings['resume'] else None
+        if run_state is None and which != 'last':
+            raise InputError(f"--checkpoint={which}: {self.checkpoints.dir}/ holds no checkpoint "
+                             f"to go back to. Leave --checkpoint out to start a new run there.")
+        if run_state is None:
+            return train_hist, fixed_z_
+        check_same_run(run_state['settings'], self.settings)
+        epoch = run_state['epoch']
+        if which != 'last':
+            self.go_back_to(epoch)
+        rng.bit_generator.state = run_state['rng_state']
+        print(f"resuming from epoch {epoch} of {self.train_epoch} "
+              f"(saved in {self.checkpoints.dir}/)")
+        return run_state['train_hist'], run_state['fixed_z']
+
+    @stops_on_write_errors
+    def go_back_to(self, epoch):
+        """--checkpoint=N when training: drop what came after epoch N, saying so first."""
+        if epoch >= self.train_epoch:
+            raise InputError(f"--checkpoint={self.settings['checkpoint']} goes back to epoch "
+                             f"{epoch}, and --train_epoch={self.train_epoch} leaves nothing to "
+                             f"train after it. Raise --train_epoch; nothing was changed.")
+        later = sorted(e for e in self.checkpoints.kept() if e > epoch)
+        last = results_folder.last_epoch_with_grids(self.results_dir, max(later + [epoch]))
+        if last == epoch:
+            return
+        print(f'going back to epoch {epoch}: dropping epochs {epoch + 1}-{last} from the history, '
+              f'the grids and the GIF, and their checkpoints ({", ".join(map(str, later))})')
+        self.checkpoints.drop_after(epoch)
+        results_folder.drop_grids(self.results_dir, epoch + 1, last)
+
+    def start(self, train_hist):
+        """Before the first step: the step count (the graph's too), the progress bar and
+        TensorBoard, Ctrl-C handling, the clock, and the Fixed grids of earlier sessions as the
+        GIF's first frames."""
+        self.epochs_done = len(train_hist['D_losses'])
+        self.progress = Progress(self.settings, self.n_batches, self.epochs_done * self.n_batches,
+                                 self.sess.graph)
+        global_step = tf.train.get_global_step()  # ema_decay's warm-up counts G steps; unsaved
+        if global_step is not None:
+            global_step.load(self.progress.step_count, self.sess)
+        self.stop = StopRequest()
+        self.files = results_folder.RunFiles(self.results_dir, self.epochs_done)
+        self.earlier_ptime = train_hist['total_ptime'][0]  # the sessions before this one
+        self.start_time = time.time()
+
+    @property
+    def stop_requested(self):
+        return self.stop.signal is not None
+
+    def step(self, loss_d_, loss_g_):
+        self.progress.step(loss_d_, loss_g_)
+
+    def print(self, line):
+        tqdm.write(line, file=sys.stdout)  # above the progress bar, which stays at the bottom
+
+    def stop_if_diverged(self, epoch, D_losses, G_losses, train_hist):
+        loss_d, loss_g = np.mean(D_losses), np.mean(G_losses)
+        if np.isfinite(loss_d) and np.isfinite(loss_g):
+            return
+        self.progress.bar.close()
+        self.finish(train_hist)
+        raise InputError(f"training diverged in epoch {epoch}: loss_d={loss_d}, loss_g={loss_g}. "
+                         f"Nothing of this epoch was saved; the checkpoint of epoch {epoch - 1} "
+                         f"is kept. Try a smaller --lr, or a larger --eps.")
+
+    @stops_on_write_errors
+    def show_result(self, epoch, images, isFix):
+        """The epoch's grid of 25 images, saved as the reference's show_result saved it; the
+        Fixed one also becomes a GIF frame and a TensorBoard image."""
+        frame = self.files.save_grid(epoch, images, isFix)
+        if isFix:
+            self.progress.summary(pictures.gray_image('fixed_noise_grid/image/0', frame))
+
+    @stops_on_write_errors
+    def score(self, epoch, n, train_hist, mnist):
+        """Score n generated images; print, keep in the history and in TensorBoard."""
+        figures = sampling.quality_figures(self.sess, self.G_sample, self.z, mnist, n, epoch, self.settings)
+        train_hist.setdefault('scores', []).append(dict(figures, epoch=epoch))
+        shares = figures.pop('digit_shares')
+        figures.update(smallest_digit_share=min(shares), largest_digit_share=max(shares))
+        self.progress.summary(scalars({f'quality/{k}': v for k, v in figures.items()}), epoch)
+
+    @stops_on_write_errors
+    def save(self, epoch, train_hist, fixed_z_, rng):
+        """After each epoch: the history, the loss plot and a checkpoint, kept as the best too
+        when this epoch was scored with the lowest distance so far."""
+        self.epochs_done = epoch
+        train_hist['total_ptime'] = [self.total_ptime()]
+        self.files.save_history(train_hist)
+        distances = [s['frechet_distance'] for s in train_hist.get('scores', [])]
+        is_best = bool(distances) and train_hist['scores'][-1]['epoch'] == epoch \
+            and distances[-1] == min(distances)
+        self.checkpoints.save(self.sess, epoch, {
+            'epoch': epoch, 'settings': {name: self.settings[name] for name in RUN_SETTINGS},
+            'train_hist': train_hist, 'fixed_z': fixed_z_, 'rng_state': rng.bit_generator.state},
+            is_best)
+
+    def total_ptime(self):
+        """Seconds of training in this run, its earlier sessions included."""
+        return self.earlier_ptime + time.time() - self.start_time
+
+    def end_training(self, train_hist):
+        """After the loop, finished or stopped: the clock, the bar, and Ctrl-C back to normal."""
+        train_hist['total_ptime'] = [self.total_ptime()]
+        self.progress.bar.close()
+        self.stop.release()
+
+    def interrupted(self, train_hist):
+        """What a Ctrl-C or SIGTERM leaves: the outputs of the finished epochs; the exit status."""
+        self.finish(train_hist)
+        name = 'Ctrl-C' if self.stop.signal == signal.SIGINT else 'SIGTERM'
+        again = 'the same command' if self.settings['checkpoint'] == 'last' else \
+            'the same command without --checkpoint'  # with it, it would go back again
+        print(f'{name}: stopped in epoch {self.epochs_done + 1}; {self.epochs_done} of '
+              f'{self.train_epoch} epochs are saved in {self.results_dir}/. Run {again} to resume.')
+        return 128 + self.stop.signal
+
+    @stops_on_write_errors
+    def finish(self, train_hist):
+        """The outputs that sum up the run so far: history, loss plot, GIF of the Fixed grids."""
+        self.files.save_history(train_hist)
+        self.files.save_gif()
+        self.progress.writer.flush()
+        self.files.close()
+
+
+class Progress:
+    """What a watcher sees while a run trains: the progress bar (in a terminal only) and the
+    TensorBoard events, losses every summary_every steps."""
+
+    def __init__(self, settings, n_batches, step_count, graph):
+        self.n_batches, self.train_epoch = n_batches, settings['train_epoch']
+        self.summary_every, self.step_count = settings['summary_every'], step_count
+        self.bar = tqdm(total=self.train_epoch * n_batches, initial=step_count, unit='step',
+                        file=sys.stdout, disable=not sys.stdout.isatty(), dynamic_ncols=True)
+        self.writer = tf.summary.FileWriter(os.path.join(settings['results_dir'], 'tensorboard'),
+                                            graph, filename_suffix=results_folder.EVENTS_SUFFIX)
+
+    def step(self, loss_d_, loss_g_):
+        """After each D and G step: the bar, and the losses in TensorBoard every summary_every."""
+        if self.step_count % self.n_batches == 0:
+            self.bar.set_description(f'epoch {self.step_count // self.n_batches + 1}/{self.train_epoch}')
+        if self.step_count % self.summary_every == 0:
+            self.writer.add_summary(scalars({'loss/D': loss_d_, 'loss/G': loss_g_}), self.step_count)
+            self.bar.set_postfix(loss_d=f'{loss_d_:.3f}', loss_g=f'{loss_g_:.3f}', refresh=False)
+        self.step_count += 1
+        self.bar.update()
+
+    def summary(self, summary, step=None):
+        """A summary at `step`, by default the last step taken."""
+        self.writer.add_summary(summary, self.step_count - 1 if step is None else step)
+
+
+class StopRequest:
+    """Ctrl-C or SIGTERM ask the loop to stop after the current step, so that an interrupted run
+    keeps its last checkpoint whole and writes its plot and GIF. Asked twice, it stops at once."""
+
+    def __init__(self):
+        self.signal = None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self.handle)
+
+    def handle(self, signum, frame):
+        if self.signal:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def release(self):
+        """After training, Ctrl-C and SIGTERM stop the script at once again."""
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def scalars(values):
+    """A TensorBoard summary of {tag: number}, made from fetched values: no graph op needed."""
+    return tf.Summary(value=[tf.Summary.Value(tag=tag, simple_value=float(value))
+                             for tag, value in values.items()])
