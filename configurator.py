@@ -8,6 +8,8 @@ A problem with anything the user gave is an InputError: the script prints its on
 with no traceback, and exits with status 2.
 """
 import ast
+import math
+import re
 import sys
 
 from input_data import DataError
@@ -20,6 +22,42 @@ RUN_SETTINGS = ('batch_size', 'lr', 'keep_prob', 'eps', 'leaky_slope', 'adam_bet
 NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev')
 # Settings newer than some saved runs, with the value those runs were trained with.
 ADDED_SETTINGS = {'d_lr_ratio': 1.0, 'minibatch_stddev': False}
+
+
+# The fewest samples the quality figures are given for, and why (see backstage/mnist_score.py).
+MIN_SCORED_SAMPLES = 1000
+SCORED_WHY = ("the Fréchet distance fits a covariance to the classifier's 128 features, and with "
+              "fewer samples it measures mostly the fit's own noise (real images against the test "
+              "set: 90 at 200 samples, 38 at 500, 20 at 1,000, 6 at 10,000)")
+FOLDERS = ('data_dir', 'results_dir')  # an empty value is refused: it would mean the current folder
+RULES = {  # setting: (what a good value passes, given the settings; what the message says it must be)
+    'batch_size': (lambda v, s: v >= 1, 'at least 1'),
+    'lr': (lambda v, s: v > 0, 'greater than 0'),
+    'train_epoch': (lambda v, s: v >= 1, 'at least 1'),
+    'keep_prob': (lambda v, s: 0 < v <= 1, 'in (0, 1]: the fraction of units dropout keeps'),
+    'eps': (lambda v, s: v >= 0, 'at least 0'),
+    'leaky_slope': (lambda v, s: 0 <= v < 1, 'in [0, 1)'),
+    'adam_beta1': (lambda v, s: 0 <= v < 1, 'in [0, 1)'),
+    'seed': (lambda v, s: 0 <= v < 2 ** 63,
+             'from 0 to 2**63 - 1: numpy and TensorFlow take no negative seed'),
+    'ema_decay': (lambda v, s: 0 <= v < 1, 'in [0, 1): 0 is off'),
+    'lr_decay_epochs': (lambda v, s: 0 <= v <= s['train_epoch'],
+                        'from 0 (off) to train_epoch ({train_epoch})'),
+    'label_smoothing': (lambda v, s: 0 <= v < 0.5, 'in [0, 0.5): 0 is off'),
+    'd_lr_ratio': (lambda v, s: v > 0, 'greater than 0'),
+    'data_url': (lambda v, s: re.fullmatch(r'[a-z][a-z0-9+.-]*://\S+', v),
+                 'an address such as https://host/folder/'),
+    'keep_checkpoints': (lambda v, s: v >= 1, 'at least 1'),
+    'summary_every': (lambda v, s: v >= 1, 'at least 1'),
+    'eval_samples': (lambda v, s: v == 0 or v >= MIN_SCORED_SAMPLES,
+                     f'0 (off) or at least {MIN_SCORED_SAMPLES}: {SCORED_WHY}'),
+    'eval_every': (lambda v, s: v >= 0, 'at least 0 (0: only at the end)'),
+    'sample': (lambda v, s: v >= 0, 'at least 0 (0: train)'),
+    'evaluate': (lambda v, s: v == 0 or v >= MIN_SCORED_SAMPLES,
+                 f'0 (off) or at least {MIN_SCORED_SAMPLES}: {SCORED_WHY}'),
+    'checkpoint': (lambda v, s: v in ('last', 'best') or v.isdigit() and int(v) >= 1,
+                   "'last', 'best' or the number of a kept epoch"),
+}
 
 
 class InputError(Exception):
@@ -128,34 +166,37 @@ def checked_type(name, value, given, defaults):
 
 
 def check(s):
-    """Reject values that would fail late or train nothing, before any long work."""
-    rules = [
-        (s['batch_size'] >= 1, 'batch_size', 'at least 1'),
-        (s['lr'] > 0, 'lr', 'greater than 0'),
-        (s['train_epoch'] >= 1, 'train_epoch', 'at least 1'),
-        (0 < s['keep_prob'] <= 1, 'keep_prob', 'in (0, 1]: the fraction of units dropout keeps'),
-        (s['eps'] >= 0, 'eps', 'at least 0'),
-        (0 <= s['leaky_slope'] < 1, 'leaky_slope', 'in [0, 1)'),
-        (0 <= s['adam_beta1'] < 1, 'adam_beta1', 'in [0, 1)'),
-        (0 <= s['ema_decay'] < 1, 'ema_decay', 'in [0, 1): 0 is off'),
-        (0 <= s['lr_decay_epochs'] <= s['train_epoch'], 'lr_decay_epochs',
-         f"from 0 (off) to train_epoch ({s['train_epoch']})"),
-        (0 <= s['label_smoothing'] < 0.5, 'label_smoothing', 'in [0, 0.5): 0 is off'),
-        (s['d_lr_ratio'] > 0, 'd_lr_ratio', 'greater than 0'),
-        (s['checkpoint'] in ('last', 'best') or s['checkpoint'].isdigit() and int(s['checkpoint']) >= 1,
-         'checkpoint', "'last', 'best' or the number of a kept epoch"),
-        (s['keep_checkpoints'] >= 1, 'keep_checkpoints', 'at least 1'),
-        (s['summary_every'] >= 1, 'summary_every', 'at least 1'),
-        (s['eval_samples'] == 0 or s['eval_samples'] >= 2, 'eval_samples', '0 (off) or at least 2'),
-        (s['eval_every'] >= 0, 'eval_every', 'at least 0'),
-        (s['sample'] >= 0, 'sample', 'at least 0'),
-        (s['evaluate'] == 0 or s['evaluate'] >= 2, 'evaluate', '0 (off) or at least 2'),
-    ]
-    for ok, name, wanted in rules:
-        if not ok:
-            raise InputError(f"--{name}={s[name]!r} is out of range: it must be {wanted}.")
+    """Reject values that would fail late, train nothing, or fill the memory or the disk, before
+    any long work: each setting against its rule in RULES, then the pairs that contradict."""
+    for name, value in s.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"--{name}={value!r} is not a finite number.")
+        if name in FOLDERS and not value.strip():
+            raise InputError(f"--{name}={value!r} is empty: it must name a folder. (An empty value "
+                             f"often comes from a shell variable that is not set.)")
+        if name in RULES and not RULES[name][0](value, s):
+            raise InputError(f"--{name}={value!r} is out of range: it must be "
+                             f"{RULES[name][1].format(**s)}.")
     if s['sample'] and s['evaluate']:
         raise InputError("--sample and --evaluate each replace training: give one of them.")
     if s['checkpoint'] != 'last' and not s['resume']:
         raise InputError(f"--checkpoint={s['checkpoint']} goes back to a saved epoch, and "
                          f"--resume=False starts over: give one of them.")
+    if s['eval_every'] and not s['eval_samples']:
+        raise InputError(f"--eval_every={s['eval_every']} asks for a scoring every {s['eval_every']} epoch(s), "
+                         f"and --eval_samples=0 gives it nothing to score: give --eval_samples of "
+                         f"at least {MIN_SCORED_SAMPLES}, or --eval_every=0.")
+
+
+def check_against_data(s, n_images):
+    """What only the data can tell: a training batch, and the samples scored, within the n_images
+    training images of data_dir."""
+    training = not (s['sample'] or s['evaluate'])
+    if training and s['batch_size'] > n_images:
+        raise InputError(f"--batch_size={s['batch_size']} is larger than the {n_images} "
+                         f"training images in {s['data_dir']}/.")
+    scored = 'eval_samples' if training else 'evaluate'
+    if s[scored] > n_images:
+        raise InputError(f"--{scored}={s[scored]} is more than the {n_images} training images in "
+                         f"{s['data_dir']}/: the real images' figures printed beside the "
+                         f"samples' are measured on as many training images as samples.")

@@ -23,11 +23,11 @@ def save_pickle(obj, path):
         pickle.dump(obj, f)
 
 
-def write_failure(error):
-    """'cannot write PATH (CAUSE)' for an OSError, or for a Saver's OpError, whose message holds
-    'path; cause' among more."""
+def write_failure(error, path=None):
+    """'cannot write PATH (CAUSE)' for an OSError (`path` where it names no file), or for a
+    Saver's OpError, whose message holds 'path; cause' among more."""
     if isinstance(error, OSError):
-        return f'cannot write {error.filename} ({error.strerror})'
+        return f'cannot write {error.filename or path} ({error.strerror or error})'
     path_and_cause = re.search(r'(/\S+?)(\.tempstate\d+)?; ([^\n]+)', error.message)
     return f'cannot write {path_and_cause[1]} ({path_and_cause[3].strip()})' if path_and_cause \
         else f'cannot write a checkpoint ({error.message.splitlines()[0]})'

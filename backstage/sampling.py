@@ -1,19 +1,23 @@
 """Instead of training: --sample=N writes N samples of a checkpoint, --evaluate=N prints the
 quality figures of N samples; and the quality figures a training run records."""
 import os
+import shutil
 
 import numpy as np
 
 from backstage.checkpoints import Checkpoints, differing
-from backstage.files import replaced_atomically
+from backstage.files import replaced_atomically, write_failure
 from backstage.pictures import GridFigure
-from configurator import NETWORK_SETTINGS, InputError
+from configurator import NETWORK_SETTINGS, InputError, check_against_data
+
+CHUNK = 10000  # samples made at once: 31 MB, so memory stays bounded however many are asked for
 
 
 def with_saved_network(settings, given):
     """The settings, with those that shape the network (NETWORK_SETTINGS) taken from the run
     whose checkpoint --sample or --evaluate will load. One the user gave (`given`: the names set
-    by a settings file or --name=value) with another value is refused."""
+    by a settings file or --name=value) with another value is refused, and so is a --sample=N
+    whose samples would not fit on the disk."""
     checkpoint_dir = os.path.join(settings['results_dir'], 'checkpoints')
     saved = Checkpoints(checkpoint_dir).saved_settings(settings['checkpoint']) \
         if os.path.isdir(checkpoint_dir) else None
@@ -24,6 +28,11 @@ def with_saved_network(settings, given):
     if differ:
         raise InputError(f"{said}. Sampling and evaluating build the network the run was trained "
                          f"with: leave {', '.join(f'--{n}' for n in differ)} out.")
+    needed, free = settings['sample'] * 784 * 4 + 2 ** 20, shutil.disk_usage(checkpoint_dir).free
+    if needed > free:  # the array, its header and the picture; the old samples stay until then
+        raise InputError(f"--sample={settings['sample']} needs {needed / 1e9:.1f} GB for "
+                         f"samples.npy, and {settings['results_dir']}/ has {free / 1e9:.1f} GB "
+                         f"free. Ask for fewer samples, or make room first.")
     return dict(settings, **{name: saved[name] for name in NETWORK_SETTINGS})
 
 
@@ -32,6 +41,7 @@ def sample_or_evaluate(sess, G_sample, z, mnist, settings):
     of N samples, printed."""
     results_dir = settings['results_dir']
     checkpoint_dir = os.path.join(results_dir, 'checkpoints')
+    check_against_data(settings, len(mnist.train.images))
     run_state = Checkpoints(checkpoint_dir).restore(sess, settings['checkpoint']) \
         if os.path.isdir(checkpoint_dir) else None
     if run_state is None:
@@ -42,24 +52,45 @@ def sample_or_evaluate(sess, G_sample, z, mnist, settings):
     if settings['evaluate']:
         quality_figures(sess, G_sample, z, mnist, n, epoch, settings)
         return
-    images = generate(sess, G_sample, z, n, np.random.default_rng(settings['seed']))
-    np.save(os.path.join(results_dir, 'samples.npy'), images)
-    with replaced_atomically(os.path.join(results_dir, 'samples.png')) as tmp:
-        GridFigure().save(images, f'{n} samples, epoch {epoch}', tmp)
+    rng = np.random.default_rng(settings['seed'])
+    try:
+        with replaced_atomically(os.path.join(results_dir, 'samples.npy')) as npy, \
+                replaced_atomically(os.path.join(results_dir, 'samples.png')) as png:
+            first = write_samples(sess, G_sample, z, n, rng, npy)
+            GridFigure().save(first, f'{n} samples, epoch {epoch}', png)
+    except OSError as e:  # neither file is replaced: the two stay a pair
+        raise InputError(f"{write_failure(e, os.path.join(results_dir, 'samples.npy'))}. "
+                         f"Nothing was replaced: the samples.npy and "
+                         f"samples.png that were there, if any, are kept.") from None
     print(f'wrote {n} samples of epoch {epoch} to {results_dir}/samples.npy and samples.png')
 
 
-def generate(sess, G_sample, z, n, rng):
-    """n generated images (n x 784, float32 in [-1, 1]), made in chunks to bound memory."""
-    chunks = [sess.run(G_sample, {z: rng.standard_normal((min(10000, n - i), 100), dtype=np.float32)})
-              for i in range(0, n, 10000)]
-    return np.concatenate(chunks).astype(np.float32)
+def write_samples(sess, G_sample, z, n, rng, path):
+    """n samples as a float32 .npy file of shape (n, 784), written a chunk at a time so that
+    memory stays bounded for any n; returns the first chunk. (numpy's open_memmap writes a .npy
+    by chunks too, but the pages of a memory map count as the process's memory until the system
+    writes them out: a million samples would show as 3 GB.)"""
+    first = None
+    with open(path, 'wb') as f:
+        np.lib.format.write_array_header_1_0(f, {'descr': '<f4', 'fortran_order': False,
+                                                 'shape': (n, 784)})
+        for chunk in generated_chunks(sess, G_sample, z, n, rng):
+            f.write(chunk.astype('<f4', copy=False))  # numpy's tofile says less when it fails
+            first = chunk if first is None else first
+    return first
+
+
+def generated_chunks(sess, G_sample, z, n, rng):
+    """n generated images (float32 x 784, in [-1, 1]), CHUNK at a time."""
+    for i in range(0, n, CHUNK):
+        yield sess.run(G_sample, {z: rng.standard_normal((min(CHUNK, n - i), 100), dtype=np.float32)})
 
 
 def quality_figures(sess, G_sample, z, mnist, n, epoch, settings):
     """Classifier score and Fréchet distance of n samples, with the real-data ceiling, printed."""
     from backstage import mnist_score  # only runs that score need it
-    images = generate(sess, G_sample, z, n, np.random.default_rng(settings['seed'] + epoch))
+    images = np.concatenate(list(generated_chunks(sess, G_sample, z, n,
+                                                  np.random.default_rng(settings['seed'] + epoch))))
     cache_path = os.path.join(settings['data_dir'], 'mnist_classifier.npz')
     figures = mnist_score.score_images(images, mnist, cache_path)
     print(mnist_score.describe(figures, epoch, n))

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from backstage import pictures, results_folder, sampling
 from backstage.checkpoints import Checkpoints, check_same_run, epoch_of
 from backstage.files import write_failure
-from configurator import RUN_SETTINGS, InputError
+from configurator import RUN_SETTINGS, InputError, check_against_data
 
 
 class WriteError(InputError):
@@ -53,9 +53,7 @@ class TrainingRun:
         when settings['resume'] is False). G_sample is the generator pictures come from."""
         self.sess, self.G_sample, self.z, self.settings = sess, G_sample, z, settings
         self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
-        if settings['batch_size'] > n_images:
-            raise InputError(f"--batch_size={settings['batch_size']} is larger than the {n_images} "
-                             f"training images in {settings['data_dir']}/.")
+        check_against_data(settings, n_images)
         self.n_batches = n_images // settings['batch_size']
         results_folder.prepare(self.results_dir)
         self.lock = results_folder.lock(self.results_dir)  # held until the process ends

@@ -10,7 +10,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 from helpers import script_defaults
 
-from backstage import pictures, results_folder, training_run
+from backstage import pictures, results_folder, sampling, training_run
 from backstage.checkpoints import Checkpoints, check_same_run
 from configurator import ADDED_SETTINGS, RUN_SETTINGS, InputError
 
@@ -216,6 +216,30 @@ def test_a_run_saved_as_pickles_is_not_loaded(variable_session, tmp_path):
 def test_going_back_in_a_folder_with_no_checkpoint_is_refused(variable_session, tmp_path):
     sess, _ = variable_session
     settings = dict(script_defaults(), results_dir=str(tmp_path), checkpoint='best')
-    run = training_run.TrainingRun(sess, None, None, settings, n_images=1000)
+    run = training_run.TrainingRun(sess, None, None, settings, n_images=55000)
     with pytest.raises(InputError, match='--checkpoint=best: .* holds no checkpoint to go back to'):
         run.resume({}, None, np.random.default_rng(0))
+
+
+class RecordingSession:
+    """Stands in for a Session running a generator: images from the noise, each batch recorded."""
+
+    def __init__(self):
+        self.batches = []
+
+    def run(self, G_sample, feed):
+        noise = feed['z']
+        self.batches.append(len(noise))
+        return np.tanh(noise[:, :1] * np.linspace(-1, 1, 784, dtype=np.float32))
+
+
+def test_samples_go_into_one_npy_a_chunk_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(sampling, 'CHUNK', 7)
+    sess = RecordingSession()
+    first = sampling.write_samples(sess, None, 'z', 20, np.random.default_rng(3), str(tmp_path / 's.npy'))
+    assert sess.batches == [7, 7, 6]  # never more than a chunk in memory
+    expected = np.concatenate(list(sampling.generated_chunks(sess, None, 'z', 20, np.random.default_rng(3))))
+    saved = np.load(tmp_path / 's.npy')
+    assert saved.shape == (20, 784) and saved.dtype == np.float32
+    np.testing.assert_array_equal(saved, expected)
+    np.testing.assert_array_equal(first, expected[:7])

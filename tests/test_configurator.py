@@ -1,9 +1,11 @@
 """configurator: --name=value overrides and settings files over the script's defaults, and the
 checks on their values."""
+import re
+
 import pytest
 from helpers import ROOT, script_defaults
 
-from configurator import InputError, configure
+from configurator import MIN_SCORED_SAMPLES, InputError, check_against_data, configure
 
 DEFAULTS = script_defaults()
 
@@ -45,19 +47,77 @@ def test_an_argument_without_dashes_after_the_first_is_refused():
         configure(['--lr=0.001', 'train_epoch=3'], DEFAULTS)
 
 
-@pytest.mark.parametrize('name, value', [
-    ('batch_size', 0), ('lr', 0.0), ('lr', -1e-3), ('train_epoch', 0), ('keep_prob', 0.0),
-    ('keep_prob', 1.5), ('eps', -0.1), ('leaky_slope', 1.0), ('adam_beta1', 1.0),
-    ('keep_checkpoints', 0), ('sample', -1), ('evaluate', 1), ('eval_samples', 1), ('d_lr_ratio', 0.0),
-])
-def test_out_of_range_values_are_refused(name, value):
-    with pytest.raises(InputError, match=f'--{name}={value!r} is out of range'):
+BAD_VALUES = {  # every setting of the script: values it refuses (as typed after --name=)
+    'batch_size': ['0', '-1', '1.5'],
+    'lr': ['0', '-0.001', '1e999', 'fast'],
+    'train_epoch': ['0', '-5', 'ten'],
+    'keep_prob': ['0', '1.5', '-0.3', 'nan'],
+    'eps': ['-0.01', '1e999'],
+    'leaky_slope': ['1.0', '-0.2'],
+    'adam_beta1': ['1.0', '-0.1'],
+    'shuffle': ['1', 'yes'],
+    'seed': ['-1', str(2 ** 63), '0.5'],
+    'batch_norm': ['1'],
+    'ema_decay': ['1.0', '-0.5'],
+    'lr_decay_epochs': ['-1', '101'],
+    'label_smoothing': ['0.5', '-0.1'],
+    'd_lr_ratio': ['0', '-1', '-1e999'],
+    'minibatch_stddev': ['2'],
+    'data_dir': ['', '  '],
+    'data_url': ['', 'MNIST_data', 'http://'],
+    'results_dir': ['', ' '],
+    'resume': ['no'],
+    'keep_checkpoints': ['0', '-1'],
+    'summary_every': ['0', '-50'],
+    'eval_samples': ['-1', '1', '999', '1e4'],
+    'eval_every': ['-1'],
+    'sample': ['-1', '2.5'],
+    'evaluate': ['-1', '2', '999'],
+    'checkpoint': ['', '0', '-1', 'first', '1.5'],
+}
+
+
+def test_the_table_of_bad_values_covers_every_setting():
+    assert sorted(BAD_VALUES) == sorted(DEFAULTS)  # a new setting needs its bad values here
+
+
+@pytest.mark.parametrize('name, value', [(name, value) for name, values in BAD_VALUES.items()
+                                         for value in values])
+def test_every_settings_bad_values_are_refused_with_its_name(name, value):
+    with pytest.raises(InputError) as error:
         configure([f'--{name}={value}'], DEFAULTS)
+    message = str(error.value)
+    assert message.startswith(f'--{name}=') and '\n' not in message
+    assert any(says in message for says in ('is out of range: it must be', 'is not of type',
+                                            'is not a finite number', 'is empty: it must name'))
 
 
-def test_sample_and_evaluate_together_are_refused():
-    with pytest.raises(InputError, match='give one of them'):
-        configure(['--sample=10', '--evaluate=10'], DEFAULTS)
+@pytest.mark.parametrize('args, says', [
+    (['--sample=10', '--evaluate=1000'], 'each replace training: give one of them'),
+    (['--checkpoint=best', '--resume=False'], '--resume=False starts over: give one of them'),
+    (['--eval_every=10', '--eval_samples=0'], '--eval_samples=0 gives it nothing to score'),
+    (['--train_epoch=3', '--lr_decay_epochs=5'], 'from 0 (off) to train_epoch (3)'),
+])
+def test_settings_that_contradict_each_other_are_refused(args, says):
+    with pytest.raises(InputError, match=re.escape(says)):
+        configure(args, DEFAULTS)
+
+
+@pytest.mark.parametrize('asked, says', [
+    ({'batch_size': 2001}, '--batch_size=2001 is larger than the 2000 training images in MNIST_data/'),
+    ({'eval_samples': 2001}, '--eval_samples=2001 is more than the 2000 training images'),
+    ({'evaluate': 2001}, '--evaluate=2001 is more than the 2000 training images'),
+])
+def test_what_only_the_data_can_tell(asked, says):
+    with pytest.raises(InputError, match=says):
+        check_against_data({**DEFAULTS, 'eval_samples': 0, **asked}, 2000)
+    check_against_data(dict(DEFAULTS, batch_size=2000, eval_samples=2000), 2000)
+    check_against_data(dict(DEFAULTS, batch_size=5000, sample=10), 2000)  # sampling uses neither
+
+
+def test_the_smallest_scored_count_is_allowed():
+    configure([f'--evaluate={MIN_SCORED_SAMPLES}'], DEFAULTS)
+    configure([f'--eval_samples={MIN_SCORED_SAMPLES}', '--eval_every=5'], DEFAULTS)
 
 
 def test_the_defaults_pass_the_checks():

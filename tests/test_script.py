@@ -16,7 +16,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
-from helpers import SCRIPT, run_script, write_idx
+from helpers import ROOT, SCRIPT, run_script, write_idx
 
 FAST = ['--batch_size=50', '--eval_samples=0']
 
@@ -39,11 +39,11 @@ def snapshot(*folders):
 
 @pytest.fixture(scope='module')
 def trained(tiny_mnist, tmp_path_factory):
-    """A finished 2-epoch run on tiny data, scored with 200 samples after each epoch:
+    """A finished 2-epoch run on tiny data, scored with 1,000 samples after each epoch:
     (results, CompletedProcess)."""
     results = str(tmp_path_factory.mktemp('trained'))
     done = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=2',
-                      '--batch_size=50', '--eval_samples=200', '--eval_every=1', '--summary_every=10')
+                      '--batch_size=50', '--eval_samples=1000', '--eval_every=1', '--summary_every=10')
     assert done.returncode == 0, done.stderr[-2000:]
     return results, done
 
@@ -150,9 +150,9 @@ def test_sample_writes_an_array_and_a_grid(trained):
 
 def test_evaluate_prints_both_figures_and_the_ceiling(trained, tiny_mnist):
     results, _ = trained
-    done = run_script(f'--results_dir={results}', f'--data_dir={tiny_mnist}', '--evaluate=300')
+    done = run_script(f'--results_dir={results}', f'--data_dir={tiny_mnist}', '--evaluate=1000')
     assert done.returncode == 0, done.stderr[-2000:]
-    assert 'epoch 2, 300 samples: classifier score' in done.stdout
+    assert 'epoch 2, 1000 samples: classifier score' in done.stdout
     assert 'real images:' in done.stdout and 'Fréchet distance' in done.stdout
 
 
@@ -281,6 +281,14 @@ BAD_INPUTS = [  # (name, arguments, what the message must say); {base}: a folder
     ('results_dir below a file', ['--results_dir={base}/a_file/r'], 'cannot write the results to'),
     ('other settings than the run', ['--lr=0.001'], 'holds a run trained with lr=0.0002'),
     ('sample with no checkpoint', ['--results_dir={base}/empty', '--sample=5'], 'no checkpoint in'),
+    ('negative seed', ['--seed=-1'], '--seed=-1 is out of range'),
+    ('empty data_dir', ['--data_dir='], "--data_dir='' is empty"),
+    ('scoring with no samples', ['--eval_every=1', '--eval_samples=0'], 'gives it nothing to score'),
+    ('the recipe without its samples', ['{root}/config/recipe.py', '--eval_samples=0'],
+     '--eval_every=10 asks for a scoring every 10 epoch(s)'),
+    ('evaluate 2 samples', ['--evaluate=2'], '--evaluate=2 is out of range: it must be 0 (off) or'),
+    ('evaluate more than the data', ['--evaluate=2001'], 'more than the 2000 training images'),
+    ('sample more than the disk', ['--sample=10000000000000'], 'GB for samples.npy'),
 ]
 
 
@@ -311,8 +319,11 @@ def bad_runs(trained, tiny_mnist, tmp_path_factory):
         watched = [results, tiny_mnist, os.path.join(base, 'broken_data'),
                    os.path.join(base, 'unpaired_data')]
         before = snapshot(*watched)
-        done = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=3',
-                          '--batch_size=50', *(arg.format(base=base) for arg in args))
+        args = [arg.format(base=base, root=ROOT) for arg in args]
+        settings_file = [arg for arg in args if arg.endswith('.py')]  # goes first
+        done = run_script(*settings_file, f'--data_dir={tiny_mnist}', f'--results_dir={results}',
+                          '--train_epoch=3', '--batch_size=50', '--eval_samples=0',
+                          *(a for a in args if a not in settings_file))
         after = snapshot(*watched)
         return done, sorted(set(before.items()) ^ set(after.items()))
 
@@ -413,6 +424,32 @@ def test_a_pickle_in_the_results_is_never_loaded(trained, tiny_mnist, tmp_path):
     assert more.returncode == 0 and sampled.returncode == 0, more.stderr[-2000:] + sampled.stderr
     assert 'resuming from epoch 2 of 3' in more.stdout and not marker.exists()
     assert len(load_hist(results)['D_losses']) == 3  # rewritten from the run state, as the reference
+
+
+@pytest.mark.parametrize('empty', ['--results_dir=', '--results_dir= ', '--data_dir='])
+def test_an_empty_folder_is_refused_and_nothing_lands_in_the_current_folder(tiny_mnist, tmp_path, empty):
+    done = subprocess.run([sys.executable, SCRIPT, f'--data_dir={tiny_mnist}', '--train_epoch=1', empty],
+                          check=False, capture_output=True, text=True, cwd=tmp_path, timeout=180)
+    assert done.returncode == 2 and 'Traceback' not in done.stderr
+    assert 'is empty: it must name a folder. (An empty value often comes from a shell variable ' \
+           'that is not set.)' in done.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_write_of_samples_keeps_the_previous_ones(trained, tmp_path):
+    results = str(tmp_path / 'r')
+    shutil.copytree(trained[0], results)
+    first = run_script(f'--results_dir={results}', '--sample=100')
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = snapshot(results)
+    failed = subprocess.run([sys.executable, SCRIPT, f'--results_dir={results}', '--sample=10000'],
+                            check=False, capture_output=True, text=True, timeout=180,
+                            preexec_fn=limit_file_size(1))  # 31 MB of samples: past 1 MB
+    assert failed.returncode == 2 and 'Traceback' not in failed.stderr, failed.stderr[-2000:]
+    errors = [line for line in failed.stderr.splitlines() if line.startswith('gan_mnist.py: error:')]
+    assert len(errors) == 1 and 'samples.npy' in errors[0], failed.stderr[-2000:]
+    assert '(File too large). Nothing was replaced' in errors[0]
+    assert snapshot(results) == before  # the samples of the first run, and no .part left
 
 
 def limit_file_size(megabytes):
