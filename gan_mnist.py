@@ -17,6 +17,7 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+sys.dont_write_bytecode = True  # the folder stays as cloned: no __pycache__ for the modules below
 import configurator
 import input_data  # the reference: from tensorflow.examples.tutorials.mnist import input_data
 from backstage import sampling, training_run

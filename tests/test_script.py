@@ -10,13 +10,15 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
-from helpers import ROOT, SCRIPT, run_script, write_idx
+from helpers import ROOT, SCRIPT, run_in_process, run_script, write_idx
+
+from configurator import InputError
+from input_data import DataError
 
 FAST = ['--batch_size=50', '--eval_samples=0']
 
@@ -298,14 +300,14 @@ def bad_data(tiny_mnist, base):
     open(os.path.join(base, 'a_file'), 'w').close()
 
 
-def test_bad_input_gets_one_clear_message_and_changes_nothing(trained, tiny_mnist, tmp_path):
-    """Every case of BAD_INPUTS against its own copy of the trained run, two at a time: exit status
-    2, no traceback, one error line saying what the case says, and no file changed."""
+def test_bad_input_is_refused_with_one_line_and_changes_nothing(trained, tiny_mnist, tmp_path):
+    """Every case of BAD_INPUTS, each against its own copy of the trained run, in this process (the
+    exit path, one line and status 2, is the subprocess tests' below): refused with a one-line
+    message saying what the case says, and no file changed."""
     base = str(tmp_path / 'inputs')
     bad_data(tiny_mnist, base)
-
-    def run(case):
-        name, args, says = case
+    failures = []
+    for name, args, says in BAD_INPUTS:
         results = os.path.join(base, name.replace(' ', '_'))
         shutil.copytree(trained[0], results)
         watched = [results, tiny_mnist, os.path.join(base, 'broken_data'),
@@ -313,17 +315,26 @@ def test_bad_input_gets_one_clear_message_and_changes_nothing(trained, tiny_mnis
         before = snapshot(*watched)
         args = [arg.format(base=base, root=ROOT) for arg in args]
         settings_file = [arg for arg in args if arg.endswith('.py')]  # goes first
-        done = run_script(*settings_file, f'--data_dir={tiny_mnist}', f'--results_dir={results}',
-                          '--train_epoch=3', '--batch_size=50', '--eval_samples=0',
-                          *(arg for arg in args if arg not in settings_file))
-        errors = [line for line in done.stderr.splitlines() if line.startswith('gan_mnist.py: error:')]
-        ok = (done.returncode == 2 and 'Traceback' not in done.stderr and len(errors) == 1
-              and says in errors[0] and snapshot(*watched) == before)
-        return None if ok else f'{name}: status {done.returncode}, {done.stderr[-600:]}'
+        try:
+            run_in_process(*settings_file, f'--data_dir={tiny_mnist}', f'--results_dir={results}',
+                           '--train_epoch=3', '--batch_size=50', '--eval_samples=0',
+                           *(arg for arg in args if arg not in settings_file))
+            failures.append(f'{name}: not refused')
+        except (InputError, DataError) as error:
+            if says not in str(error) or '\n' in str(error):
+                failures.append(f'{name}: {error}')
+        if snapshot(*watched) != before:
+            failures.append(f'{name}: files changed')
+    assert not failures, '\n'.join(failures)
 
-    with ThreadPoolExecutor(2) as pool:
-        failures = [failure for failure in pool.map(run, BAD_INPUTS) if failure]
-    assert not failures, '\n\n'.join(failures)
+
+def test_a_damaged_data_file_ends_in_one_line_and_status_2(tiny_mnist, tmp_path):
+    bad_data(tiny_mnist, str(tmp_path / 'inputs'))
+    done = run_script(f'--data_dir={tmp_path}/inputs/broken_data', f'--results_dir={tmp_path}/r')
+    assert done.returncode == 2 and 'Traceback' not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith('gan_mnist.py: error:')]
+    assert len(errors) == 1 and 'train-images-idx3-ubyte.gz cannot be read as gzip' in errors[0]
+    assert not os.path.exists(tmp_path / 'r')
 
 
 def test_every_checkpoint_damaged_is_explained(trained, tiny_mnist, tmp_path):
