@@ -24,7 +24,7 @@ NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev'
 ADDED_SETTINGS = {'d_lr_ratio': 1.0, 'minibatch_stddev': False}
 
 
-# The fewest samples the quality figures are given for, and why (see backstage/mnist_score.py).
+# The fewest samples the quality figures are given for, and why (measured with this project's scorer).
 MIN_SCORED_SAMPLES = 1000
 SCORED_WHY = ("the Fréchet distance fits a covariance to the classifier's 128 features, and with "
               "fewer samples it measures mostly the fit's own noise (real images against the test "
