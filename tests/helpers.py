@@ -51,12 +51,13 @@ def script_defaults():
         tree = ast.parse(f.read())
     defaults = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and node.targets[0].id == 'defaults':
+        if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)):
+            continue  # settings are plain names (not, e.g., sys.dont_write_bytecode)
+        if node.targets[0].id == 'defaults':
             return defaults
-        if isinstance(node, ast.Assign):
-            expression = ast.Expression(node.value)
-            defaults[node.targets[0].id] = eval(compile(expression, SCRIPT, 'eval'),
-                                                {'input_data': input_data})
+        expression = ast.Expression(node.value)
+        defaults[node.targets[0].id] = eval(compile(expression, SCRIPT, 'eval'),
+                                            {'input_data': input_data})
     raise AssertionError('gan_mnist.py has no defaults = {...} line after its settings')
 
 
