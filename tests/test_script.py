@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import imageio.v3 as iio
 import numpy as np
@@ -188,7 +189,7 @@ def start(tiny_mnist, results, *args):
 
 def wait_for_epoch_1(process, results):
     first = os.path.join(results, 'checkpoints', 'checkpoint')  # listed once its files are whole
-    for _ in range(600):
+    for _ in range(1200):  # up to a minute: TensorFlow alone takes 8 s to start on a slow machine
         if os.path.exists(first) or process.poll() is not None:
             break
         time.sleep(0.05)
@@ -359,9 +360,11 @@ def test_a_second_training_run_on_a_results_dir_in_use_is_refused(tiny_mnist, tm
     results = str(tmp_path / 'r')
     process = start(tiny_mnist, results, '--train_epoch=50')  # long enough to still be running
     wait_for_epoch_1(process, results)
-    second = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=50',
-                        '--batch_size=10', '--eval_samples=0')
-    sampled = run_script(f'--results_dir={results}', '--sample=10')  # reading stays allowed
+    with ThreadPoolExecutor(2) as pool:  # at once: each spends most of its time starting TF
+        second = pool.submit(run_script, f'--data_dir={tiny_mnist}', f'--results_dir={results}',
+                             '--train_epoch=50', '--batch_size=10', '--eval_samples=0')
+        sampled = pool.submit(run_script, f'--results_dir={results}', '--sample=10')  # reading is fine
+        second, sampled = second.result(), sampled.result()
     assert process.poll() is None, 'the first run ended before the second one was tried'
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
@@ -384,7 +387,8 @@ def test_resuming_a_weight_average_goes_on_with_its_warm_up(tiny_mnist, tmp_path
         assert 'global_step' not in saved  # so that runs saved before the warm-up still load
         return {name: tf.train.load_variable(checkpoint, name) for name in saved if name.startswith('G/')}
 
-    in_one_go, resumed = averages(tmp_path / 'a', 2), averages(tmp_path / 'b', 1, 2)
+    with ThreadPoolExecutor(2) as pool:
+        in_one_go, resumed = pool.map(lambda epochs: averages(tmp_path / str(epochs), *epochs), [(2,), (1, 2)])
     assert len(in_one_go) == 4 * 8  # G's weights, their averages, Adam's two moments
     for name, value in in_one_go.items():
         np.testing.assert_allclose(resumed[name], value, rtol=1e-4, atol=1e-6, err_msg=name)
@@ -395,18 +399,21 @@ def test_sampling_builds_the_network_the_run_was_trained_with(tiny_mnist, tmp_pa
     trained = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={results}', '--train_epoch=1',
                          '--leaky_slope=0.2', '--batch_norm=True', *FAST)
     assert trained.returncode == 0, trained.stderr[-2000:]
-    samples = {}
-    for name, args in (('asked', ['--leaky_slope=0.2', '--batch_norm=True']), ('not asked', [])):
-        done = run_script(f'--results_dir={results}', '--sample=50', *args)
-        assert done.returncode == 0, done.stderr[-2000:]
-        samples[name] = np.load(os.path.join(results, 'samples.npy'))
+    asked = {'asked': ['--leaky_slope=0.2', '--batch_norm=True'], 'not asked': [],
+             'other': ['--leaky_slope=0.0']}
+    copies = {name: shutil.copytree(results, str(tmp_path / name.replace(' ', '_'))) for name in asked}
+    before = snapshot(copies['other'])
+    with ThreadPoolExecutor(3) as pool:  # each on its own copy of the run, at once
+        done = dict(zip(asked, pool.map(
+            lambda name: run_script(f'--results_dir={copies[name]}', '--sample=50', *asked[name]), asked)))
+    for name in ('asked', 'not asked'):
+        assert done[name].returncode == 0, done[name].stderr[-2000:]
+    samples = {name: np.load(os.path.join(copies[name], 'samples.npy')) for name in ('asked', 'not asked')}
     assert np.array_equal(samples['asked'], samples['not asked'])
-    before = snapshot(results)
-    other = run_script(f'--results_dir={results}', '--sample=50', '--leaky_slope=0.0')
-    assert other.returncode == 2 and 'Traceback' not in other.stderr
+    assert done['other'].returncode == 2 and 'Traceback' not in done['other'].stderr
     assert 'holds a run trained with leaky_slope=0.2; this command asks for leaky_slope=0.0' \
-        in other.stderr
-    assert snapshot(results) == before
+        in done['other'].stderr
+    assert snapshot(copies['other']) == before
 
 
 def test_a_pickle_in_the_results_is_never_loaded(trained, tiny_mnist, tmp_path):
