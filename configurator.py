@@ -29,6 +29,8 @@ MIN_SCORED_SAMPLES = 1000
 SCORED_WHY = ("the Fréchet distance fits a covariance to the classifier's 128 features, and with "
               "fewer samples it measures mostly the fit's own noise (real images against the test "
               "set: 90 at 200 samples, 38 at 500, 20 at 1,000, 6 at 10,000)")
+SCORED_COUNT = (lambda v, s: v == 0 or v >= MIN_SCORED_SAMPLES,  # eval_samples' and evaluate's rule
+                f'0 (off) or at least {MIN_SCORED_SAMPLES}: {SCORED_WHY}')
 FOLDERS = ('data_dir', 'results_dir')  # an empty value is refused: it would mean the current folder
 RULES = {  # setting: (what a good value passes, given the settings; what the message says it must be)
     'batch_size': (lambda v, s: v >= 1, 'at least 1'),
@@ -49,12 +51,10 @@ RULES = {  # setting: (what a good value passes, given the settings; what the me
                  'an address such as https://host/folder/'),
     'keep_checkpoints': (lambda v, s: v >= 1, 'at least 1'),
     'summary_every': (lambda v, s: v >= 1, 'at least 1'),
-    'eval_samples': (lambda v, s: v == 0 or v >= MIN_SCORED_SAMPLES,
-                     f'0 (off) or at least {MIN_SCORED_SAMPLES}: {SCORED_WHY}'),
+    'eval_samples': SCORED_COUNT,
     'eval_every': (lambda v, s: v >= 0, 'at least 0 (0: only at the end)'),
     'sample': (lambda v, s: v >= 0, 'at least 0 (0: train)'),
-    'evaluate': (lambda v, s: v == 0 or v >= MIN_SCORED_SAMPLES,
-                 f'0 (off) or at least {MIN_SCORED_SAMPLES}: {SCORED_WHY}'),
+    'evaluate': SCORED_COUNT,
     'checkpoint': (lambda v, s: v in ('last', 'best') or v.isdigit() and int(v) >= 1,
                    "'last', 'best' or the number of a kept epoch"),
 }
