@@ -1,5 +1,5 @@
-"""The settings of gan_mnist.py for one run, nanoGPT style: the script's defaults, then a settings
-file given first, then --name=value overrides, each checked before any long work.
+"""The settings of a story script (gan_mnist.py, dcgan_mnist.py) for one run, nanoGPT style: the
+script's defaults, then a settings file given first, then --name=value overrides, each checked before any long work.
 
     python gan_mnist.py config/recipe.py --train_epoch=20 --results_dir=runs/short
 
@@ -9,19 +9,32 @@ with no traceback, and exits with status 2.
 """
 import ast
 import math
+import os
 import re
 import sys
 
 from input_data import DataError
 
-# Settings a saved run must share with this one to be resumed: they change what is trained.
-RUN_SETTINGS = ('batch_size', 'lr', 'keep_prob', 'eps', 'leaky_slope', 'adam_beta1', 'shuffle', 'seed',
-                'batch_norm', 'ema_decay', 'lr_decay_epochs', 'label_smoothing', 'd_lr_ratio',
-                'minibatch_stddev')
-# Settings that shape the networks: --sample and --evaluate take them from the saved run.
-NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev')
+# Settings that do not change what is trained; every other setting of a story defines its run:
+# a saved run is resumed only with the same values (run_settings).
+OUTPUT_SETTINGS = ('train_epoch', 'data_dir', 'data_url', 'results_dir', 'resume',
+                   'keep_checkpoints', 'summary_every', 'eval_samples', 'eval_every', 'sample',
+                   'evaluate', 'checkpoint')
+# Settings that shape the networks, in either story: --sample and --evaluate take them from the
+# saved run (network_settings).
+NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev', 'img_size', 'width')
 # Settings newer than some saved runs, with the value those runs were trained with.
 ADDED_SETTINGS = {'d_lr_ratio': 1.0, 'minibatch_stddev': False}
+
+
+def run_settings(settings):
+    """{name: value} of the settings that define the run: all but OUTPUT_SETTINGS."""
+    return {name: value for name, value in settings.items() if name not in OUTPUT_SETTINGS}
+
+
+def network_settings(settings):
+    """The names of the settings among `settings` that shape the networks."""
+    return [name for name in NETWORK_SETTINGS if name in settings]
 
 
 # The fewest samples the quality figures are given for, and why (measured with this project's scorer).
@@ -47,6 +60,9 @@ RULES = {  # setting: (what a good value passes, given the settings; what the me
                         'from 0 (off) to train_epoch ({train_epoch})'),
     'label_smoothing': (lambda v, s: 0 <= v < 0.5, 'in [0, 0.5): 0 is off'),
     'd_lr_ratio': (lambda v, s: v > 0, 'greater than 0'),
+    'img_size': (lambda v, s: v % 2 == 0 and 28 <= v <= 128,
+                 'an even number from 28 to 128: each stride-2 layer halves or doubles it'),
+    'width': (lambda v, s: v >= 16, 'at least 16: the layers towards the image halve it'),
     'data_url': (lambda v, s: re.fullmatch(r'[a-z][a-z0-9+.-]*://\S+', v),
                  'an address such as https://host/folder/'),
     'keep_checkpoints': (lambda v, s: v >= 1, 'at least 1'),
@@ -68,12 +84,14 @@ class InputError(Exception):
 def exit_briefly_on_input_errors():
     """A bad setting, data file or folder ends the script with its message and status 2, and a
     second Ctrl-C with status 130, instead of a traceback."""
+    script = os.path.basename(sys.argv[0])
+
     def hook(kind, error, traceback):
         if issubclass(kind, (InputError, DataError)):
-            print(f'gan_mnist.py: error: {error}', file=sys.stderr)
+            print(f'{script}: error: {error}', file=sys.stderr)
             raise SystemExit(2)
         if issubclass(kind, KeyboardInterrupt):
-            print('gan_mnist.py: interrupted.', file=sys.stderr)
+            print(f'{script}: interrupted.', file=sys.stderr)
             raise SystemExit(130)
         sys.__excepthook__(kind, error, traceback)
     sys.excepthook = hook

@@ -20,7 +20,7 @@ import tensorflow.compat.v1 as tf
 sys.dont_write_bytecode = True  # the folder stays as cloned: no __pycache__ for the modules below
 import configurator
 import input_data  # the reference: from tensorflow.examples.tutorials.mnist import input_data
-from backstage import sampling, training_run
+from backstage import layers, sampling, training_run
 
 # ---------------------------------------------------------------------------------------------
 # Settings: edit them here, or override any for one run: python gan_mnist.py --name=value
@@ -89,21 +89,9 @@ def hidden(h):
 
 
 def normalized(h, name, training):
-    """Batch normalization, TF1 style, when batch_norm is on: the batch's statistics in training,
-    their moving averages (updated with each G step through UPDATE_OPS) when sampling."""
-    if not batch_norm:
-        return h
-    shape, ones, zeros = [h.get_shape()[1]], tf.ones_initializer(), tf.zeros_initializer()
-    gamma = tf.get_variable(f'{name}_gamma', shape, initializer=ones)
-    beta = tf.get_variable(f'{name}_beta', shape, initializer=zeros)
-    moving_mean = tf.get_variable(f'{name}_mean', shape, initializer=zeros, trainable=False)
-    moving_var = tf.get_variable(f'{name}_var', shape, initializer=ones, trainable=False)
-    if not training:
-        return tf.nn.batch_normalization(h, moving_mean, moving_var, beta, gamma, 1e-3)
-    mean, var = tf.nn.moments(h, axes=[0])
-    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, moving_mean.assign_sub(0.01 * (moving_mean - mean)))
-    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, moving_var.assign_sub(0.01 * (moving_var - var)))
-    return tf.nn.batch_normalization(h, mean, var, beta, gamma, 1e-3)
+    """Batch normalization (backstage/layers.py) when batch_norm is on: the batch's statistics in
+    training, their moving averages (updated with each G step through UPDATE_OPS) when sampling."""
+    return layers.batch_normalization(h, name, training) if batch_norm else h
 
 
 def generator(x, training=True):
@@ -164,21 +152,11 @@ with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # bat
 
 # the generator the pictures, samples and scores come from: G_z's, or with batch_norm in inference
 # mode, and with ema_decay the moving average of its weights, updated after every G step
-G_sample = G_z
-if ema_decay:  # TF's warm-up: the decay is at most (1 + steps) / (10 + steps), so that the first
-    # epochs' average is of recent weights, not mostly of the initial ones
-    step = tf.train.get_or_create_global_step()  # G steps; not saved: resuming sets it
-    ema = tf.train.ExponentialMovingAverage(ema_decay, num_updates=step)
-    with tf.control_dependencies([G_optim]):
-        G_optim = step.assign_add(1)
-    with tf.control_dependencies([G_optim]):
-        G_optim = ema.apply(G_vars)
+G_sample, ema = G_z, None
+if ema_decay:
+    G_optim, ema = layers.averaged_after(G_optim, G_vars, ema_decay)
 if batch_norm or ema_decay:
-    def averaged(getter, name, *args, **kwargs):
-        var = getter(name, *args, **kwargs)
-        average = ema.average(var) if ema_decay else None  # None: not averaged (BN statistics)
-        return var if average is None else average
-    with tf.variable_scope('G', reuse=True, custom_getter=averaged):
+    with layers.reused_weights(ema), tf.variable_scope('G'):
         G_sample = generator(z, training=False)
 
 # open session and initialize all variables
@@ -190,7 +168,7 @@ if sample or evaluate:  # instead of training: use a checkpoint in results_dir (
     sys.exit()
 
 # results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any
-run = training_run.TrainingRun(sess, G_sample, z, settings, n_images=len(train_set))
+run = training_run.TrainingRun(sess, G_sample, z, settings, n_images=len(train_set), model='MNIST_GAN_')
 rng = np.random.default_rng(seed)  # the noise; the reference seeded np.random from the clock
 fixed_z_ = rng.standard_normal((25, 100), dtype=np.float32)  # the same 25 inputs every epoch
 train_hist = {'D_losses': [], 'G_losses': [], 'per_epoch_ptimes': [], 'total_ptime': [0.0]}

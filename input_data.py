@@ -82,8 +82,9 @@ def read_idx(path, magic, shape):
     return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
 
 
-def read_split(train_dir, kind):
-    """Images (N x 784 float32 in [0, 1]) and labels (N uint8) of 'train' or 't10k'."""
+def read_split(train_dir, kind, reshape=True):
+    """Images (N x 784 float32 in [0, 1], or N x 28 x 28 x 1 when not reshape) and labels
+    (N uint8) of 'train' or 't10k'."""
     images_path = os.path.join(train_dir, f'{kind}-images-idx3-ubyte.gz')
     labels_path = os.path.join(train_dir, f'{kind}-labels-idx1-ubyte.gz')
     images = read_idx(images_path, 2051, (28, 28))
@@ -93,16 +94,19 @@ def read_split(train_dir, kind):
                         f"{len(labels)} labels: the two files are not a pair.")
     if labels.size and labels.max() > 9:
         raise DataError(f"{labels_path} holds the label {labels.max()}; MNIST labels are 0 to 9.")
-    return images.reshape(-1, 784).astype(np.float32) / 255.0, labels
+    shape = (-1, 784) if reshape else (-1, 28, 28, 1)
+    return images.reshape(shape).astype(np.float32) / 255.0, labels
 
 
-def read_data_sets(train_dir, one_hot=False, validation_size=5000, source_url=DEFAULT_SOURCE_URL):
+def read_data_sets(train_dir, one_hot=False, reshape=True, validation_size=5000,
+                   source_url=DEFAULT_SOURCE_URL):
     """What input_data.read_data_sets returned: .train, .validation, .test, each with .images
-    (N x 784 float32 in [0, 1]) and .labels (one-hot float32 N x 10, or digits). The first
-    `validation_size` training images are held out, as TF's loader did."""
+    (N x 784 float32 in [0, 1]; N x 28 x 28 x 1 when reshape is false, as the DCGAN asks with
+    reshape=[]) and .labels (one-hot float32 N x 10, or digits). The first `validation_size`
+    training images are held out, as TF's loader did."""
     maybe_download(train_dir, source_url)
-    train_images, train_labels = read_split(train_dir, 'train')
-    test_images, test_labels = read_split(train_dir, 't10k')
+    train_images, train_labels = read_split(train_dir, 'train', reshape)
+    test_images, test_labels = read_split(train_dir, 't10k', reshape)
     if not 0 <= validation_size <= len(train_images):
         raise DataError(f"validation_size {validation_size} is not within the "
                         f"{len(train_images)} training images of {train_dir}/.")

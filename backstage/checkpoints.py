@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from backstage.files import replaced_atomically
-from configurator import ADDED_SETTINGS, RUN_SETTINGS, InputError
+from configurator import ADDED_SETTINGS, InputError, run_settings
 
 
 def saved_variables():
@@ -163,8 +163,16 @@ def epoch_of(checkpoint_path):
 
 
 def check_same_run(saved, settings):
-    """Refuse to continue a saved run with settings that would make it a different run."""
-    differ, said = differing(RUN_SETTINGS, saved, settings, 'this run')
+    """Refuse to continue a saved run with settings that would make it a different run, or a run
+    of the other story (which has settings this one does not). None: no saved run."""
+    if saved is None:
+        return
+    missing = [name for name in run_settings(settings) if name not in saved]
+    if missing:
+        raise InputError(f"{settings['results_dir']}/ holds a run of another script (one without "
+                         f"the setting {missing[0]}). Train in another --results_dir, or delete "
+                         f"that run and start over with --resume=False.")
+    differ, said = differing(run_settings(settings), saved, settings, 'this run')
     if differ:
         raise InputError(f"{said}. Resume it with its own settings, keep it and start another "
                          f"with a new --results_dir, or delete it and start over with "

@@ -27,8 +27,9 @@ VERSION = json.dumps({'layers': LAYERS, 'epochs': CLASSIFIER_EPOCHS, 'seed': CLA
 
 
 def forward(weights, images):
-    """Hidden features (N x 128) and class probabilities (N x 10) of images in [-1, 1]."""
-    h = np.maximum(images @ weights['w0'] + weights['b0'], 0)
+    """Hidden features (N x 128) and class probabilities (N x 10) of 28 x 28 images in [-1, 1],
+    flat (N x 784) or not (N x 28 x 28 x 1, as the DCGAN loads them)."""
+    h = np.maximum(images.reshape(len(images), 784) @ weights['w0'] + weights['b0'], 0)
     features = np.maximum(h @ weights['w1'] + weights['b1'], 0)
     logits = features @ weights['w2'] + weights['b2']
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -38,7 +39,7 @@ def forward(weights, images):
 def train_classifier(mnist, epochs=CLASSIFIER_EPOCHS, seed=CLASSIFIER_SEED):
     """Train the classifier on mnist.train (images in [0, 1], one-hot labels); return its weights
     as numpy arrays, with its accuracy on mnist.test under 'test_accuracy'."""
-    images = (mnist.train.images - 0.5) / 0.5
+    images = (mnist.train.images.reshape(-1, 784) - 0.5) / 0.5
     rng = np.random.default_rng(seed)
     with tf.Graph().as_default(), tf.Session() as sess:
         tf.set_random_seed(seed)

@@ -24,10 +24,14 @@ class GridFigure:
         self.caption = self.fig.text(0.5, 0.025, '', ha='center')
 
     def save(self, images, caption, path):
-        """Save the first 25 images (N x 784, in [-1, 1]) and return the picture as gray uint8."""
-        tiles = np.full((25, 30, 30), np.nan, np.float32)  # NaN: a blank 1-pixel frame per tile
-        tiles[:len(images[:25]), 1:-1, 1:-1] = images[:25].reshape(-1, 28, 28)
-        self.image.set_data(tiles.reshape(5, 5, 30, 30).transpose(0, 2, 1, 3).reshape(150, 150))
+        """Save the first 25 square images (N x 784, or N x size x size x 1, in [-1, 1]) and
+        return the picture as gray uint8."""
+        size = round(images[0].size ** 0.5)
+        tile, grid = size + 2, 5 * (size + 2)
+        tiles = np.full((25, tile, tile), np.nan, np.float32)  # NaN: a blank 1-pixel frame per tile
+        tiles[:len(images[:25]), 1:-1, 1:-1] = images[:25].reshape(-1, size, size)
+        self.image.set_data(tiles.reshape(5, 5, tile, tile).transpose(0, 2, 1, 3).reshape(grid, grid))
+        self.image.set_extent((-0.5, grid - 0.5, grid - 0.5, -0.5))
         self.caption.set_text(caption)
         self.fig.savefig(path, format='png')
         return np.asarray(self.fig.canvas.buffer_rgba())[..., 0].copy()

@@ -11,18 +11,26 @@ from backstage import pictures
 from backstage.files import replaced_atomically, save_pickle
 from configurator import InputError
 
-RUN_FOLDERS = ('checkpoints', 'Fixed_results', 'Random_results', 'tensorboard')  # in results_dir
+RUN_FOLDERS = ('checkpoints', 'Fixed_results', 'tensorboard')  # in results_dir; and Random_results
+# when a story saves Random grids. The names below mark files of this project, whichever story
+# wrote them: one lock, so one training run at a time in a results_dir.
 EVENTS_SUFFIX = '.gan_mnist'  # ends the names of the TensorBoard event files the script writes
-SCRIPT_FILES = {  # folder of results_dir: the names of the files the script writes there
-    '': r'train_hist\.pkl|MNIST_GAN_train_hist\.png|MNIST_GAN_quality\.png|'
-        r'generation_animation\.gif|samples\.npy|samples\.png',
-    'checkpoints': r'checkpoint|best_checkpoint|(gan|best)-\d+\.(index|data-\d+-of-\d+)|'
-                   r'run-\d+\.(json|npz|pkl)',
-    'Fixed_results': r'MNIST_GAN_\d+\.png',
-    'Random_results': r'MNIST_GAN_\d+\.png',
-    'tensorboard': r'events\.out\.tfevents\..*' + re.escape(EVENTS_SUFFIX),
-}
 LOCK_NAME = 'gan_mnist.lock'
+
+
+def script_files(model):
+    """{folder of results_dir: the names of the files a story writes there}, its file names
+    starting with `model` (the reference's prefix, such as 'MNIST_GAN_')."""
+    prefix = re.escape(model)
+    return {
+        '': rf'train_hist\.pkl|{prefix}train_hist\.png|{prefix}quality\.png|'
+            rf'generation_animation\.gif|samples\.npy|samples\.png',
+        'checkpoints': r'checkpoint|best_checkpoint|(gan|best)-\d+\.(index|data-\d+-of-\d+)|'
+                       r'run-\d+\.(json|npz|pkl)',
+        'Fixed_results': rf'{prefix}\d+\.png',
+        'Random_results': rf'{prefix}\d+\.png',
+        'tensorboard': r'events\.out\.tfevents\..*' + re.escape(EVENTS_SUFFIX),
+    }
 
 
 def prepare(results_dir):
@@ -68,11 +76,11 @@ def lock_holder(path):
     return 'another process'
 
 
-def clear_run(results_dir):
-    """--resume=False: delete the files an earlier run of the script wrote in results_dir,
+def clear_run(results_dir, model):
+    """--resume=False: delete the files an earlier run of the story wrote in results_dir,
     matched by their exact names; say which other files were left."""
     left = []
-    for folder, names in SCRIPT_FILES.items():
+    for folder, names in script_files(model).items():
         path = os.path.join(results_dir, folder)
         for name in sorted(os.listdir(path)) if os.path.isdir(path) else []:
             file = os.path.join(path, name)
@@ -85,26 +93,26 @@ def clear_run(results_dir):
               f"write: {', '.join(left)}")
 
 
-def grid_path(results_dir, isFix, epoch):
+def grid_path(results_dir, model, isFix, epoch):
     """Where the Fixed (isFix) or Random grid of an epoch goes, as the reference named it."""
     kind = 'Fixed' if isFix else 'Random'
-    return os.path.join(results_dir, f'{kind}_results', f'MNIST_GAN_{epoch}.png')
+    return os.path.join(results_dir, f'{kind}_results', f'{model}{epoch}.png')
 
 
-def last_epoch_with_grids(results_dir, epoch):
+def last_epoch_with_grids(results_dir, model, epoch):
     """The last epoch of the unbroken run of Fixed grids after `epoch` (grids of epochs whose
     checkpoints were already pruned), or `epoch` when there is none after it."""
-    while os.path.exists(grid_path(results_dir, True, epoch + 1)):
+    while os.path.exists(grid_path(results_dir, model, True, epoch + 1)):
         epoch += 1
     return epoch
 
 
-def drop_grids(results_dir, first, last):
+def drop_grids(results_dir, model, first, last):
     """Delete the Fixed and Random grids of epochs first to last."""
     for epoch in range(first, last + 1):
         for isFix in (True, False):
-            if os.path.exists(grid_path(results_dir, isFix, epoch)):
-                os.remove(grid_path(results_dir, isFix, epoch))
+            if os.path.exists(grid_path(results_dir, model, isFix, epoch)):
+                os.remove(grid_path(results_dir, model, isFix, epoch))
 
 
 class RunFiles:
@@ -112,16 +120,18 @@ class RunFiles:
     and quality plots, and the GIF of the Fixed grids, whose frames it keeps from epoch to epoch
     (those of earlier sessions read back from their grids)."""
 
-    def __init__(self, results_dir, epochs_done):
-        self.results_dir = results_dir
+    def __init__(self, results_dir, model, epochs_done):
+        self.results_dir, self.model = results_dir, model
         self.grid, self.losses, self.quality = \
             pictures.GridFigure(), pictures.LossFigure(), pictures.QualityFigure()
-        done = [grid_path(results_dir, True, epoch + 1) for epoch in range(epochs_done)]
+        done = [grid_path(results_dir, model, True, epoch + 1) for epoch in range(epochs_done)]
         self.fixed_frames = [iio.imread(path)[..., 0] for path in done if os.path.exists(path)]
 
     def save_grid(self, epoch, images, isFix):
         """The epoch's grid of 25 images; returns it as a gray picture."""
-        with replaced_atomically(grid_path(self.results_dir, isFix, epoch)) as tmp:
+        path = grid_path(self.results_dir, self.model, isFix, epoch)
+        os.makedirs(os.path.dirname(path), exist_ok=True)  # Random_results: only if a story saves them
+        with replaced_atomically(path) as tmp:
             frame = self.grid.save(images, f'Epoch {epoch}', tmp)
         if isFix:
             self.fixed_frames.append(frame)
@@ -130,10 +140,10 @@ class RunFiles:
     def save_history(self, train_hist):
         """train_hist.pkl, the loss plot and, from the second scoring on, the quality plot."""
         save_pickle(train_hist, os.path.join(self.results_dir, 'train_hist.pkl'))
-        with replaced_atomically(os.path.join(self.results_dir, 'MNIST_GAN_train_hist.png')) as tmp:
+        with replaced_atomically(os.path.join(self.results_dir, f'{self.model}train_hist.png')) as tmp:
             self.losses.save(train_hist, tmp)
         if len(train_hist.get('scores', [])) >= 2:
-            with replaced_atomically(os.path.join(self.results_dir, 'MNIST_GAN_quality.png')) as tmp:
+            with replaced_atomically(os.path.join(self.results_dir, f'{self.model}quality.png')) as tmp:
                 self.quality.save(train_hist['scores'], tmp)
 
     def save_gif(self):

@@ -4,17 +4,18 @@ import os
 import shutil
 
 import numpy as np
+import tensorflow.compat.v1 as tf
 
 from backstage.checkpoints import Checkpoints, differing
 from backstage.files import replaced_atomically, write_failure
 from backstage.pictures import GridFigure
-from configurator import NETWORK_SETTINGS, InputError, check_against_data
+from configurator import InputError, check_against_data, network_settings
 
 CHUNK = 10000  # samples made at once: 31 MB, so memory stays bounded however many are asked for
 
 
 def with_saved_network(settings, given):
-    """The settings, with those that shape the network (NETWORK_SETTINGS) taken from the run
+    """The settings, with those that shape the network (network_settings) taken from the run
     whose checkpoint --sample or --evaluate will load. One the user gave (`given`: the names set
     by a settings file or --name=value) with another value is refused, and so is a --sample=N
     whose samples would not fit on the disk."""
@@ -23,17 +24,21 @@ def with_saved_network(settings, given):
         if os.path.isdir(checkpoint_dir) else None
     if saved is None:
         return settings  # sample_or_evaluate says there is nothing to load
-    differ, said = differing([n for n in NETWORK_SETTINGS if n in given], saved, settings,
-                             'this command')
+    shaping = network_settings(settings)
+    if any(name not in saved for name in shaping):
+        raise InputError(f"{settings['results_dir']}/ holds a run of another script: this one "
+                         f"cannot load its networks. Point --results_dir at a run of this script.")
+    differ, said = differing([n for n in shaping if n in given], saved, settings, 'this command')
     if differ:
         raise InputError(f"{said}. Sampling and evaluating build the network the run was trained "
                          f"with: leave {', '.join(f'--{n}' for n in differ)} out.")
-    needed, free = settings['sample'] * 784 * 4 + 2 ** 20, shutil.disk_usage(checkpoint_dir).free
+    image_size = saved.get('img_size', 28) ** 2 * 4  # float32 pixels
+    needed, free = settings['sample'] * image_size + 2 ** 20, shutil.disk_usage(checkpoint_dir).free
     if needed > free:  # the array, its header and the picture; the old samples stay until then
         raise InputError(f"--sample={settings['sample']} needs {needed / 1e9:.1f} GB for "
                          f"samples.npy, and {settings['results_dir']}/ has {free / 1e9:.1f} GB "
                          f"free. Ask for fewer samples, or make room first.")
-    return dict(settings, **{name: saved[name] for name in NETWORK_SETTINGS})
+    return dict(settings, **{name: saved[name] for name in shaping})
 
 
 def sample_or_evaluate(sess, G_sample, z, mnist, settings):
@@ -50,7 +55,7 @@ def sample_or_evaluate(sess, G_sample, z, mnist, settings):
                          f"point --results_dir at a folder holding a trained run.")
     epoch, n = run_state['epoch'], settings['sample'] or settings['evaluate']
     if settings['evaluate']:
-        quality_figures(sess, G_sample, z, mnist, n, epoch, settings)
+        quality_figures(sess, scorable(G_sample), z, mnist, n, epoch, settings)
         return
     rng = np.random.default_rng(settings['seed'])
     try:
@@ -66,14 +71,15 @@ def sample_or_evaluate(sess, G_sample, z, mnist, settings):
 
 
 def write_samples(sess, G_sample, z, n, rng, path):
-    """n samples as a float32 .npy file of shape (n, 784), written a chunk at a time so that
+    """n samples as a float32 .npy file of shape (n, 784), or (n, size, size, 1) for the DCGAN
+    (the generator's shape), written a chunk at a time so that
     memory stays bounded for any n; returns the first chunk. (numpy's open_memmap writes a .npy
     by chunks too, but a memory map's pages count as the process's memory: writing 1.0 GB
     through it raised the peak resident memory by 957 MiB here, through the file by nothing.)"""
     first = None
     with open(path, 'wb') as f:
         np.lib.format.write_array_header_1_0(f, {'descr': '<f4', 'fortran_order': False,
-                                                 'shape': (n, 784)})
+                                                 'shape': (n, *G_sample.shape[1:])})
         for chunk in generated_chunks(sess, G_sample, z, n, rng):
             f.write(chunk.astype('<f4', copy=False))  # numpy's tofile says less when it fails
             first = chunk if first is None else first
@@ -81,15 +87,26 @@ def write_samples(sess, G_sample, z, n, rng, path):
 
 
 def generated_chunks(sess, G_sample, z, n, rng):
-    """n generated images (float32 x 784, in [-1, 1]), CHUNK at a time."""
+    """n generated images (float32 in [-1, 1], G_sample's shape), CHUNK at a time, from normal
+    noise of z's shape: (n, 100), or the DCGAN's (n, 1, 1, 100)."""
     for i in range(0, n, CHUNK):
-        yield sess.run(G_sample, {z: rng.standard_normal((min(CHUNK, n - i), 100), dtype=np.float32)})
+        noise = rng.standard_normal((min(CHUNK, n - i), *z.shape[1:]), dtype=np.float32)
+        yield sess.run(G_sample, {z: noise})
 
 
-def quality_figures(sess, G_sample, z, mnist, n, epoch, settings):
-    """Classifier score and Fréchet distance of n samples, with the real-data ceiling, printed."""
+def scorable(G_sample):
+    """G_sample as the scorer takes it: 28 x 28 images, flat. A DCGAN's larger images are brought
+    to 28 x 28 by averaging the pixels each covers (an area resize: no aliasing)."""
+    if G_sample.shape[1:] == (784,):
+        return G_sample
+    return tf.reshape(tf.image.resize_area(G_sample, [28, 28]), [-1, 784])
+
+
+def quality_figures(sess, G_scored, z, mnist, n, epoch, settings):
+    """Classifier score and Fréchet distance of n samples of G_scored (scorable's), with the
+    real-data ceiling, printed."""
     from backstage import mnist_score  # only runs that score need it
-    images = np.concatenate(list(generated_chunks(sess, G_sample, z, n,
+    images = np.concatenate(list(generated_chunks(sess, G_scored, z, n,
                                                   np.random.default_rng(settings['seed'] + epoch))))
     cache_path = os.path.join(settings['data_dir'], 'mnist_classifier.npz')
     figures = mnist_score.score_images(images, mnist, cache_path)

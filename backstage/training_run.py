@@ -20,7 +20,7 @@ from tqdm import tqdm
 from backstage import pictures, results_folder, sampling
 from backstage.checkpoints import Checkpoints, check_same_run, epoch_of
 from backstage.files import write_failure
-from configurator import RUN_SETTINGS, InputError, check_against_data
+from configurator import InputError, check_against_data, run_settings
 
 
 class WriteError(InputError):
@@ -48,17 +48,19 @@ class TrainingRun:
     """One training run in results_dir: made or resumed, then stepped, saved each epoch, and
     finished or interrupted."""
 
-    def __init__(self, sess, G_sample, z, settings, n_images):
+    def __init__(self, sess, G_sample, z, settings, n_images, model):
         """Check what only the data can tell, then make results_dir (deleting the run there
-        when settings['resume'] is False). G_sample is the generator pictures come from."""
+        when settings['resume'] is False). G_sample is the generator pictures come from; model
+        begins the names of the grids and plots (the reference's prefix, such as 'MNIST_GAN_')."""
         self.sess, self.G_sample, self.z, self.settings = sess, G_sample, z, settings
+        self.G_scored, self.model = sampling.scorable(G_sample), model
         self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
         check_against_data(settings, n_images)
         self.n_batches = n_images // settings['batch_size']
         results_folder.prepare(self.results_dir)
         self.lock = results_folder.lock(self.results_dir)  # held until the process ends
         if not settings['resume']:
-            results_folder.clear_run(self.results_dir)
+            results_folder.clear_run(self.results_dir, model)
         self.checkpoints = Checkpoints(os.path.join(self.results_dir, 'checkpoints'),
                                        settings['keep_checkpoints'])
 
@@ -67,13 +69,14 @@ class TrainingRun:
         rng put back where it was; or the ones given, when there is no saved run. With
         settings['checkpoint'] an earlier kept epoch, the epochs after it are dropped first."""
         which = self.settings['checkpoint']
+        if self.settings['resume']:  # the settings first: another run's weights may not even fit
+            check_same_run(self.checkpoints.saved_settings(which), self.settings)
         run_state = self.checkpoints.restore(self.sess, which) if self.settings['resume'] else None
         if run_state is None and which != 'last':
             raise InputError(f"--checkpoint={which}: {self.checkpoints.dir}/ holds no checkpoint "
                              f"to go back to. Leave --checkpoint out to start a new run there.")
         if run_state is None:
             return train_hist, fixed_z_
-        check_same_run(run_state['settings'], self.settings)
         epoch = run_state['epoch']
         if which != 'last':
             self.go_back_to(epoch)
@@ -90,13 +93,13 @@ class TrainingRun:
                              f"{epoch}, and --train_epoch={self.train_epoch} leaves nothing to "
                              f"train after it. Raise --train_epoch; nothing was changed.")
         later = sorted(e for e in self.checkpoints.kept() if e > epoch)
-        last = results_folder.last_epoch_with_grids(self.results_dir, max(later + [epoch]))
+        last = results_folder.last_epoch_with_grids(self.results_dir, self.model, max(later + [epoch]))
         if last == epoch:
             return
         print(f'going back to epoch {epoch}: dropping epochs {epoch + 1}-{last} from the history, '
               f'the grids and the GIF, and their checkpoints ({", ".join(map(str, later))})')
         self.checkpoints.drop_after(epoch)
-        results_folder.drop_grids(self.results_dir, epoch + 1, last)
+        results_folder.drop_grids(self.results_dir, self.model, epoch + 1, last)
 
     def start(self, train_hist):
         """Before the first step: the step count (the graph's too), the progress bar and
@@ -109,7 +112,7 @@ class TrainingRun:
         if global_step is not None:
             global_step.load(self.progress.step_count, self.sess)
         self.stop = StopRequest()
-        self.files = results_folder.RunFiles(self.results_dir, self.epochs_done)
+        self.files = results_folder.RunFiles(self.results_dir, self.model, self.epochs_done)
         self.earlier_ptime = train_hist['total_ptime'][0]  # the sessions before this one
         self.start_time = time.time()
 
@@ -144,7 +147,7 @@ class TrainingRun:
     @stops_on_write_errors
     def score(self, epoch, n, train_hist, mnist):
         """Score n generated images; print, keep in the history and in TensorBoard."""
-        figures = sampling.quality_figures(self.sess, self.G_sample, self.z, mnist, n, epoch, self.settings)
+        figures = sampling.quality_figures(self.sess, self.G_scored, self.z, mnist, n, epoch, self.settings)
         train_hist.setdefault('scores', []).append(dict(figures, epoch=epoch))
         shares = figures.pop('digit_shares')
         figures.update(smallest_digit_share=min(shares), largest_digit_share=max(shares))
@@ -161,7 +164,7 @@ class TrainingRun:
         is_best = bool(distances) and train_hist['scores'][-1]['epoch'] == epoch \
             and distances[-1] == min(distances)
         self.checkpoints.save(self.sess, epoch, {
-            'epoch': epoch, 'settings': {name: self.settings[name] for name in RUN_SETTINGS},
+            'epoch': epoch, 'settings': run_settings(self.settings),
             'train_hist': train_hist, 'fixed_z': fixed_z_, 'rng_state': rng.bit_generator.state},
             is_best)
 

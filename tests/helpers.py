@@ -13,9 +13,11 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import input_data
+from configurator import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'gan_mnist.py')
+DCGAN = os.path.join(ROOT, 'dcgan_mnist.py')
 
 
 def write_idx(path, array, magic=None):
@@ -44,10 +46,10 @@ def write_mnist(folder, n_train, n_test, seed=0):
     return written
 
 
-def script_defaults():
-    """The settings at the top of gan_mnist.py, name: value, in their order, read from its
+def script_defaults(script=SCRIPT):
+    """The settings at the top of a story script, name: value, in their order, read from its
     source (importing the script would run it)."""
-    with open(SCRIPT) as f:
+    with open(script) as f:
         tree = ast.parse(f.read())
     defaults = {}
     for node in tree.body:
@@ -56,24 +58,56 @@ def script_defaults():
         if node.targets[0].id == 'defaults':
             return defaults
         expression = ast.Expression(node.value)
-        defaults[node.targets[0].id] = eval(compile(expression, SCRIPT, 'eval'),
+        defaults[node.targets[0].id] = eval(compile(expression, script, 'eval'),
                                             {'input_data': input_data})
-    raise AssertionError('gan_mnist.py has no defaults = {...} line after its settings')
+    raise AssertionError(f'{script} has no defaults = {{...}} line after its settings')
 
 
-def run_script(*args):
-    """gan_mnist.py as a user runs it, in a subprocess; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, SCRIPT, *args],
+def run_script(*args, script=SCRIPT):
+    """A story script (gan_mnist.py unless given) as a user runs it, in a subprocess; returns the
+    CompletedProcess."""
+    return subprocess.run([sys.executable, script, *args],
                           check=False, capture_output=True, text=True, cwd=ROOT, timeout=180)
 
 
-def run_in_process(*args):
-    """gan_mnist.py run in this process in a graph of its own; returns its globals when it ends
-    (graph, tensors, train_hist, ...) and the graph."""
+def run_in_process(*args, script=SCRIPT):
+    """A story script (gan_mnist.py unless given) run in this process in a graph of its own;
+    returns its globals when it ends (graph, tensors, train_hist, ...) and the graph."""
     argv, hook = sys.argv, sys.excepthook
-    sys.argv = [SCRIPT, *args]
+    sys.argv = [script, *args]
     try:
         with tf.Graph().as_default() as graph:
-            return runpy.run_path(SCRIPT, run_name='__main__'), graph
+            return runpy.run_path(script, run_name='__main__'), graph
     finally:
         sys.argv, sys.excepthook = argv, hook
+
+
+def built_graph(results_dir, *args, script=DCGAN):
+    """A story script's globals once its graph is built and initialized, without training: run
+    with --sample=1 on an empty results_dir, it stops where it finds no checkpoint to sample."""
+    argv, hook = sys.argv, sys.excepthook
+    sys.argv = [script, f'--results_dir={results_dir}', '--sample=1', *args]
+    namespace = {'__name__': '__main__', '__file__': script}
+    try:
+        with tf.Graph().as_default() as graph, open(script) as f:
+            exec(compile(f.read(), script, 'exec'), namespace)  # noqa: S102 (runpy keeps no globals on an error)
+    except InputError as e:
+        assert 'no checkpoint' in str(e), e
+        return namespace, graph
+    finally:
+        sys.argv, sys.excepthook = argv, hook
+    raise AssertionError(f'{script} --sample=1 found a checkpoint in {results_dir}')
+
+
+def variables_read_by(tensor):
+    """Names of the variables whose values flow into `tensor`."""
+    seen, todo, found = set(), [tensor.op], set()
+    while todo:
+        op = todo.pop()
+        if op.name in seen:
+            continue
+        seen.add(op.name)
+        if op.type in ('VarHandleOp', 'VariableV2'):
+            found.add(op.name + ':0')
+        todo.extend(t.op for t in op.inputs)
+    return found

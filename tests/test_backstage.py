@@ -12,7 +12,7 @@ from helpers import script_defaults
 
 from backstage import pictures, results_folder, sampling, training_run
 from backstage.checkpoints import Checkpoints, check_same_run
-from configurator import ADDED_SETTINGS, RUN_SETTINGS, InputError
+from configurator import ADDED_SETTINGS, InputError, run_settings
 
 
 def test_results_dir_gets_its_folders(tmp_path):
@@ -154,9 +154,10 @@ def test_starting_over_deletes_only_the_files_the_script_writes(tmp_path, capsys
     theirs = ['notes.txt', 'checkpoints/my-notes.txt', 'checkpoints/model.ckpt-3.index',
               'Fixed_results/MNIST_GAN_best.png', 'tensorboard/events.out.tfevents.1795739481.host',
               'samples.npy.bak']
+    (results / 'Random_results').mkdir()
     for name in ours + theirs:
         (results / name).write_text('x')
-    results_folder.clear_run(str(results))
+    results_folder.clear_run(str(results), 'MNIST_GAN_')
     assert not [name for name in ours if (results / name).exists()]
     assert all((results / name).exists() for name in theirs)
     assert f'left {len(theirs)} file(s) the script did not write' in capsys.readouterr().out
@@ -192,8 +193,8 @@ def test_a_run_saved_before_the_newest_settings_was_trained_without_them(variabl
     sess, _ = variable_session
     checkpoints = Checkpoints(str(tmp_path))
     defaults = script_defaults()
-    older = {name: value for name, value in defaults.items()
-             if name in RUN_SETTINGS and name not in ADDED_SETTINGS}
+    older = {name: value for name, value in run_settings(defaults).items()
+             if name not in ADDED_SETTINGS}
     checkpoints.save(sess, 1, {'epoch': 1, 'settings': older, 'fixed_z': np.zeros((25, 100))})
     saved = checkpoints.saved_settings()
     assert (saved['d_lr_ratio'], saved['minibatch_stddev']) == (1.0, False)
@@ -216,7 +217,8 @@ def test_a_run_saved_as_pickles_is_not_loaded(variable_session, tmp_path):
 def test_going_back_in_a_folder_with_no_checkpoint_is_refused(variable_session, tmp_path):
     sess, _ = variable_session
     settings = dict(script_defaults(), results_dir=str(tmp_path), checkpoint='best')
-    run = training_run.TrainingRun(sess, None, None, settings, n_images=55000)
+    G_sample = tf.placeholder(tf.float32, (None, 784))
+    run = training_run.TrainingRun(sess, G_sample, None, settings, n_images=55000, model='MNIST_GAN_')
     with pytest.raises(InputError, match='--checkpoint=best: .* holds no checkpoint to go back to'):
         run.resume({}, None, np.random.default_rng(0))
 
@@ -228,7 +230,7 @@ class RecordingSession:
         self.batches = []
 
     def run(self, G_sample, feed):
-        noise = feed['z']
+        noise, = feed.values()
         self.batches.append(len(noise))
         return np.tanh(noise[:, :1] * np.linspace(-1, 1, 784, dtype=np.float32))
 
@@ -236,9 +238,10 @@ class RecordingSession:
 def test_samples_go_into_one_npy_a_chunk_at_a_time(tmp_path, monkeypatch):
     monkeypatch.setattr(sampling, 'CHUNK', 7)
     sess = RecordingSession()
-    first = sampling.write_samples(sess, None, 'z', 20, np.random.default_rng(3), str(tmp_path / 's.npy'))
+    G_sample, z = tf.placeholder(tf.float32, (None, 784)), tf.placeholder(tf.float32, (None, 100))
+    first = sampling.write_samples(sess, G_sample, z, 20, np.random.default_rng(3), str(tmp_path / 's.npy'))
     assert sess.batches == [7, 7, 6]  # never more than a chunk in memory
-    expected = np.concatenate(list(sampling.generated_chunks(sess, None, 'z', 20, np.random.default_rng(3))))
+    expected = np.concatenate(list(sampling.generated_chunks(sess, G_sample, z, 20, np.random.default_rng(3))))
     saved = np.load(tmp_path / 's.npy')
     assert saved.shape == (20, 784) and saved.dtype == np.float32
     np.testing.assert_array_equal(saved, expected)

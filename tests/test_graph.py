@@ -4,7 +4,7 @@ probability, the knobs, the batches, and seeding."""
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
-from helpers import run_in_process, script_defaults
+from helpers import run_in_process, script_defaults, variables_read_by
 
 import input_data
 
@@ -40,20 +40,6 @@ def feed(ns, n=100, seed=0):
     rng = np.random.default_rng(seed)
     return {ns['x']: rng.uniform(-1, 1, (n, 784)), ns['z']: rng.standard_normal((n, 100)),
             ns['drop_out']: 0.3}
-
-
-def variables_read_by(tensor):
-    """Names of the variables whose values flow into `tensor`."""
-    seen, todo, found = set(), [tensor.op], set()
-    while todo:
-        op = todo.pop()
-        if op.name in seen:
-            continue
-        seen.add(op.name)
-        if op.type in ('VarHandleOp', 'VariableV2'):
-            found.add(op.name + ':0')
-        todo.extend(t.op for t in op.inputs)
-    return found
 
 
 def test_variable_names_and_shapes(script):

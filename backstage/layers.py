@@ -1,0 +1,52 @@
+"""What the story scripts add to their networks beyond the reference's layers: batch
+normalization TF1 style (tf.layers no longer builds under Keras 3, so its variables are made
+with get_variable, as the stories make their layers), and a moving average of G's weights."""
+import contextlib
+
+import tensorflow.compat.v1 as tf
+
+
+def batch_normalization(h, name, training):
+    """h normalized over all but its last axis (the units, or a convolution's channels), as
+    tf.layers.batch_normalization did: with the batch's statistics when training, with their
+    moving averages (momentum 0.99, updated through UPDATE_OPS) when not. `training` is a Python
+    bool, or a bool tensor such as the DCGAN's isTrain placeholder, which picks at run time."""
+    shape, ones, zeros = [h.get_shape()[-1]], tf.ones_initializer(), tf.zeros_initializer()
+    gamma = tf.get_variable(f'{name}_gamma', shape, initializer=ones)
+    beta = tf.get_variable(f'{name}_beta', shape, initializer=zeros)
+    moving_mean = tf.get_variable(f'{name}_mean', shape, initializer=zeros, trainable=False)
+    moving_var = tf.get_variable(f'{name}_var', shape, initializer=ones, trainable=False)
+    if training is False:
+        return tf.nn.batch_normalization(h, moving_mean, moving_var, beta, gamma, 1e-3)
+    mean, var = tf.nn.moments(h, axes=list(range(len(h.get_shape()) - 1)))
+    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, moving_mean.assign_sub(0.01 * (moving_mean - mean)))
+    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, moving_var.assign_sub(0.01 * (moving_var - var)))
+    if training is not True:  # a tensor: the batch's statistics or the moving ones, chosen per run
+        mean, var = tf.cond(training, lambda: (mean, var),
+                            lambda: (tf.identity(moving_mean), tf.identity(moving_var)))
+    return tf.nn.batch_normalization(h, mean, var, beta, gamma, 1e-3)
+
+
+def averaged_after(G_optim, G_vars, decay):
+    """G_optim followed by an update of the exponential moving average of G_vars, and the
+    average. TF's warm-up: the decay is at most (1 + steps) / (10 + steps), so that the first
+    epochs' average is of recent weights, not mostly of the initial ones."""
+    step = tf.train.get_or_create_global_step()  # G steps; not saved: resuming sets it
+    ema = tf.train.ExponentialMovingAverage(decay, num_updates=step)
+    with tf.control_dependencies([G_optim]):
+        G_optim = step.assign_add(1)
+    with tf.control_dependencies([G_optim]):
+        G_optim = ema.apply(G_vars)
+    return G_optim, ema
+
+
+@contextlib.contextmanager
+def reused_weights(ema=None):
+    """Inside, get_variable returns the variables already made, or with ema their moving averages
+    where they have one (batch norm's statistics have none): a second G for pictures and samples."""
+    def averaged(getter, name, *args, **kwargs):
+        var = getter(name, *args, **kwargs)
+        average = ema.average(var) if ema else None
+        return var if average is None else average
+    with tf.variable_scope(tf.get_variable_scope(), reuse=True, custom_getter=averaged):
+        yield
