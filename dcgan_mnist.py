@@ -1,0 +1,251 @@
+"""A DCGAN on MNIST, in TensorFlow 1 style, running on TensorFlow 2.x.
+
+A faithful port of tensorflow_MNIST_DCGAN.py from znxlwm/tensorflow-MNIST-GAN-DCGAN, the second
+script of the repository gan_mnist.py follows: graph, placeholders, variable_scope and Session,
+through tf.compat.v1, in the reference's order; each extra (resume, Ctrl-C, TensorBoard,
+scoring) is one call into the modules gan_mnist.py uses. The defaults are the reference's 64x64
+networks, a GPU's work (about 80 minutes an epoch on 2 CPU cores); config/dcgan_cpu.py is a
+28x28 form that trains on a CPU.
+
+    python dcgan_mnist.py                       # the reference: 20 epochs at 64x64 (a GPU's job)
+    python dcgan_mnist.py config/dcgan_cpu.py   # 28x28 and narrower layers: 2 CPU cores
+    python dcgan_mnist.py --sample=1000         # samples.npy from the latest checkpoint
+    python dcgan_mnist.py --evaluate=10000      # sample-quality figures of the latest checkpoint
+"""
+import sys
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+sys.dont_write_bytecode = True  # the folder stays as cloned: no __pycache__ for the modules below
+import configurator
+import input_data  # the reference: from tensorflow.examples.tutorials.mnist import input_data
+from backstage import layers, sampling, training_run
+
+# ---------------------------------------------------------------------------------------------
+# Settings: edit them here, or override any for one run: python dcgan_mnist.py --name=value
+# ---------------------------------------------------------------------------------------------
+# training parameters (the reference's)
+batch_size = 100
+lr = 0.0002
+train_epoch = 20
+# the networks' size; the defaults are the reference's
+img_size = 64         # the training images are resized to this; 28 keeps MNIST's own size
+width = 1024          # channels of G's first layer and D's last; halved layer by layer towards the image
+# better samples; each is off by default (the reference)
+shuffle = False       # reshuffle the training images every epoch; the reference slices them in order
+ema_decay = 0.0       # > 0 (e.g. 0.999): pictures, samples, scores from G's weights' moving average
+seed = 0              # numpy noise and weight init; the reference seeded from the clock
+# data
+data_dir = 'MNIST_data'
+data_url = input_data.DEFAULT_SOURCE_URL  # where missing MNIST files are downloaded from
+# outputs
+results_dir = 'results_dcgan'
+resume = True         # continue the run saved in results_dir; False deletes that run and starts over
+keep_checkpoints = 3  # how many end-of-epoch checkpoints to keep
+summary_every = 50    # steps between TensorBoard loss points
+eval_samples = 10000  # generated images scored at the end of training; 0 skips the scoring
+eval_every = 0        # also score every this many epochs (costs time each time); 0 = only at the end
+# instead of training
+sample = 0            # N > 0: write N samples of a checkpoint to samples.npy and samples.png
+evaluate = 0          # N > 0: score N samples of a checkpoint and print the figures
+checkpoint = 'last'   # what --sample/--evaluate load, or training goes back to: 'best', an epoch
+
+# a settings file and --name=value arguments override the lines above (nanoGPT's configurator)
+configurator.exit_briefly_on_input_errors()  # bad input: one line and exit status 2, no traceback
+defaults = {name: value for name, value in globals().items()
+            if isinstance(value, (bool, int, float, str)) and not name.startswith('_')}
+settings = configurator.configure(sys.argv[1:], defaults)
+if settings['sample'] or settings['evaluate']:  # the network the saved run was trained with
+    given = configurator.given_names(sys.argv[1:], defaults)
+    settings = sampling.with_saved_network(settings, given)
+globals().update(settings)
+tf.disable_eager_execution()  # TF1: build a graph first, then run it in a Session
+tf.logging.set_verbosity(tf.logging.ERROR)  # compat.v1 calls warn that they are compat.v1
+
+# layers as the reference's tf.layers made them (Glorot-uniform kernels, zero biases), their
+# variables made by get_variable: tf.layers no longer builds under Keras 3
+n_up = 1  # stride-2 layers: 4 at 64x64 (4 -> 8 -> 16 -> 32 -> 64), 2 at 28x28 (7 -> 14 -> 28)
+while img_size % 2 ** (n_up + 1) == 0 and img_size // 2 ** (n_up + 1) >= 4:
+    n_up += 1
+first = img_size // 2 ** n_up  # the side of G's first layer and of D's last: 4 at 64x64
+
+
+def conv2d(x, filters, kernel, stride, padding, name):
+    w = tf.get_variable(f'{name}_kernel', [kernel, kernel, x.get_shape()[-1], filters],
+                        initializer=tf.glorot_uniform_initializer())
+    b = tf.get_variable(f'{name}_bias', [filters], initializer=tf.zeros_initializer())
+    return tf.nn.conv2d(x, w, [1, stride, stride, 1], padding.upper()) + b
+
+
+def conv2d_transpose(x, filters, kernel, stride, padding, name):
+    w = tf.get_variable(f'{name}_kernel', [kernel, kernel, filters, x.get_shape()[-1]],
+                        initializer=tf.glorot_uniform_initializer())
+    b = tf.get_variable(f'{name}_bias', [filters], initializer=tf.zeros_initializer())
+    side = x.get_shape()[1] * stride if padding == 'same' else (x.get_shape()[1] - 1) * stride + kernel
+    shape = tf.stack([tf.shape(x)[0], side, side, filters])
+    return tf.nn.conv2d_transpose(x, w, shape, [1, stride, stride, 1], padding.upper()) + b
+
+
+def lrelu(x, th=0.2):
+    return tf.maximum(th * x, x)
+
+
+# G(z): at 64x64, 1x1x100 -> 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x1
+def generator(x, isTrain=True, reuse=False):
+    with tf.variable_scope('generator', reuse=reuse):
+        # 1st hidden layer
+        conv1 = conv2d_transpose(x, width, first, 1, 'valid', 'conv1')
+        lrelu1 = lrelu(layers.batch_normalization(conv1, 'bn1', isTrain), 0.2)
+
+        # 2nd to 4th hidden layers at 64x64 (fewer at a smaller img_size), each twice the side
+        h = lrelu1
+        for i in range(2, n_up + 1):
+            conv = conv2d_transpose(h, width // 2 ** (i - 1), 4, 2, 'same', f'conv{i}')
+            h = lrelu(layers.batch_normalization(conv, f'bn{i}', isTrain), 0.2)
+
+        # output layer
+        conv5 = conv2d_transpose(h, 1, 4, 2, 'same', 'conv_out')
+        o = tf.nn.tanh(conv5)
+
+        return o
+
+
+# D(x): at 64x64, 64x64x1 -> 32x32x128 -> 16x16x256 -> 8x8x512 -> 4x4x1024 -> 1x1x1
+def discriminator(x, isTrain=True, reuse=False):
+    with tf.variable_scope('discriminator', reuse=reuse):
+        # 1st hidden layer
+        conv1 = conv2d(x, width // 2 ** (n_up - 1), 4, 2, 'same', 'conv1')
+        lrelu1 = lrelu(conv1, 0.2)
+
+        # 2nd to 4th hidden layers at 64x64, each half the side and twice the channels
+        h = lrelu1
+        for i in range(2, n_up + 1):
+            conv = conv2d(h, width // 2 ** (n_up - i), 4, 2, 'same', f'conv{i}')
+            h = lrelu(layers.batch_normalization(conv, f'bn{i}', isTrain), 0.2)
+
+        # output layer
+        conv5 = conv2d(h, 1, first, 1, 'valid', 'conv_out')
+        o = tf.nn.sigmoid(conv5)
+
+        return o, conv5
+
+
+# load MNIST
+mnist = input_data.read_data_sets(data_dir, one_hot=True, reshape=[], source_url=data_url)
+
+tf.set_random_seed(seed)  # weight init
+
+# variables : input
+x = tf.placeholder(tf.float32, shape=(None, img_size, img_size, 1))
+z = tf.placeholder(tf.float32, shape=(None, 1, 1, 100))
+isTrain = tf.placeholder(dtype=tf.bool)
+
+# networks : generator
+G_z = generator(z, isTrain)
+
+# networks : discriminator
+D_real, D_real_logits = discriminator(x, isTrain)
+D_fake, D_fake_logits = discriminator(G_z, isTrain, reuse=True)
+
+# loss for each network
+D_loss_real = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(logits=D_real_logits, labels=tf.ones([batch_size, 1, 1, 1])))
+D_loss_fake = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(logits=D_fake_logits, labels=tf.zeros([batch_size, 1, 1, 1])))
+D_loss = D_loss_real + D_loss_fake
+G_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(logits=D_fake_logits, labels=tf.ones([batch_size, 1, 1, 1])))
+
+# trainable variables for each network
+T_vars = tf.trainable_variables()
+D_vars = [var for var in T_vars if var.name.startswith('discriminator')]
+G_vars = [var for var in T_vars if var.name.startswith('generator')]
+
+# optimizer for each network; each step also updates every batch norm's moving statistics
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    D_optim = tf.train.AdamOptimizer(lr, beta1=0.5).minimize(D_loss, var_list=D_vars)
+    G_optim = tf.train.AdamOptimizer(lr, beta1=0.5).minimize(G_loss, var_list=G_vars)
+
+# the generator the pictures, samples and scores come from: G_z with isTrain False, as the
+# reference's show_result fed it, and with ema_decay the moving average of its weights
+ema = None
+if ema_decay:
+    G_optim, ema = layers.averaged_after(G_optim, G_vars, ema_decay)
+with layers.reused_weights(ema):
+    G_sample = generator(z, False, reuse=True)
+
+# open session and initialize all variables
+sess = tf.Session()  # the reference's InteractiveSession is meant for shells and notebooks
+sess.run(tf.global_variables_initializer())
+
+if sample or evaluate:  # instead of training: use a checkpoint in results_dir (--checkpoint)
+    sampling.sample_or_evaluate(sess, G_sample, z, mnist, settings)
+    sys.exit()
+
+# MNIST resize and normalization; the images go in through a placeholder, not as a constant
+# that would copy all of them into the graph (and into TensorBoard's picture of it)
+images = tf.placeholder(tf.float32, shape=(None, 28, 28, 1))
+train_set = sess.run(tf.image.resize_images(images, [img_size, img_size]), {images: mnist.train.images})
+train_set = (train_set - 0.5) / 0.5  # normalization; range: -1 ~ 1
+
+# results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any
+model = 'MNIST_DCGAN_'
+run = training_run.TrainingRun(sess, G_sample, z, settings, n_images=len(train_set), model=model)
+rng = np.random.default_rng(seed)  # the noise; the reference seeded np.random from the clock
+fixed_z_ = rng.standard_normal((25, 1, 1, 100), dtype=np.float32)  # the same 25 inputs every epoch
+train_hist = {'D_losses': [], 'G_losses': [], 'per_epoch_ptimes': [], 'total_ptime': [0.0]}
+train_hist, fixed_z_ = run.resume(train_hist, fixed_z_, rng)
+start_epoch = len(train_hist['D_losses'])
+if start_epoch >= train_epoch:
+    print(f'{results_dir}/ already holds {start_epoch} trained epochs; nothing to do. '
+          f'Raise --train_epoch to train on.')
+    sys.exit()
+
+# training-loop
+run.start(train_hist)  # progress bar, TensorBoard, the clock; Ctrl-C now stops after a step
+for epoch in range(start_epoch, train_epoch):
+    G_losses = []
+    D_losses = []
+    epoch_start_time = time.time()
+    if shuffle:  # a new order every epoch; the reference slices the same order every time
+        train_set = train_set[rng.permutation(len(train_set))]
+    for iter in range(train_set.shape[0] // batch_size):
+        # update discriminator
+        x_ = train_set[iter*batch_size:(iter+1)*batch_size]
+        z_ = rng.standard_normal((batch_size, 1, 1, 100), dtype=np.float32)
+
+        loss_d_, _ = sess.run([D_loss, D_optim], {x: x_, z: z_, isTrain: True})
+        D_losses.append(loss_d_)
+
+        # update generator
+        z_ = rng.standard_normal((batch_size, 1, 1, 100), dtype=np.float32)
+        loss_g_, _ = sess.run([G_loss, G_optim], {z: z_, x: x_, isTrain: True})
+        G_losses.append(loss_g_)
+
+        run.step(loss_d_, loss_g_)  # progress bar; TensorBoard every summary_every steps
+        if run.stop_requested:
+            break
+    if run.stop_requested:
+        break  # the unfinished epoch is dropped: the last checkpoint is the last whole epoch
+
+    per_epoch_ptime = time.time() - epoch_start_time
+    run.print(f'[{epoch + 1}/{train_epoch}] - ptime: {per_epoch_ptime:.2f} '
+              f'loss_d: {np.mean(D_losses):.3f}, loss_g: {np.mean(G_losses):.3f}')
+    run.stop_if_diverged(epoch + 1, D_losses, G_losses, train_hist)  # a NaN loss keeps no epoch
+    run.show_result((epoch + 1), sess.run(G_sample, {z: fixed_z_}), isFix=True)
+    train_hist['D_losses'].append(np.mean(D_losses))
+    train_hist['G_losses'].append(np.mean(G_losses))
+    train_hist['per_epoch_ptimes'].append(per_epoch_ptime)
+    if eval_every and (epoch + 1) % eval_every == 0:
+        run.score(epoch + 1, eval_samples, train_hist, mnist)
+    run.save(epoch + 1, train_hist, fixed_z_, rng)  # history, loss plot, checkpoint
+
+run.end_training(train_hist)
+if run.stop_requested:  # Ctrl-C or SIGTERM: keep what is done, say how to go on
+    sys.exit(run.interrupted(train_hist))
+print(f"Avg per epoch ptime: {np.mean(train_hist['per_epoch_ptimes']):.2f}, "
+      f"total {train_epoch} epochs ptime: {train_hist['total_ptime'][0]:.2f}")
+print("Training finish!... save training results")
+if eval_samples and not (eval_every and train_epoch % eval_every == 0):
+    run.score(train_epoch, eval_samples, train_hist, mnist)
+run.finish(train_hist)  # train_hist.pkl, the loss plot, and the GIF of the Fixed grids
+sess.close()
