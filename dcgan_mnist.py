@@ -41,7 +41,7 @@ seed = 0              # numpy noise and weight init; the reference seeded from t
 data_dir = 'MNIST_data'
 data_url = input_data.DEFAULT_SOURCE_URL  # where missing MNIST files are downloaded from
 # outputs
-results_dir = 'results_dcgan'
+results_dir = 'results/dcgan'
 resume = True         # continue the run saved in results_dir; False deletes that run and starts over
 keep_checkpoints = 3  # how many end-of-epoch checkpoints to keep
 summary_every = 50    # steps between TensorBoard loss points

@@ -1,6 +1,6 @@
-"""The backstage of the story scripts: what a long training run needs beyond the reference's
-lines, one job to a module. The story imports these; they never import a story or read its
-globals: settings reach them as arguments.
+"""The backstage of the story scripts, gan_mnist.py and dcgan_mnist.py: what a long training run
+needs beyond the reference's lines, one job to a module. The stories import these; they never
+import a story or read its globals: settings reach them as arguments.
 
     training_run.py    the run the story's loop ties to: resume, steps, saves, Ctrl-C, the end
     results_folder.py  results_dir: its folders, the lock, starting over, the grids' paths
@@ -8,5 +8,6 @@ globals: settings reach them as arguments.
     pictures.py        sample grids, loss and quality plots, the GIF, TensorBoard's image
     sampling.py        --sample and --evaluate, and the quality figures of a checkpoint
     mnist_score.py     the classifier score and Fréchet distance
+    layers.py          batch normalization and the weight average, for either story's networks
     files.py           writing a file whole or not at all
 """

@@ -1,4 +1,4 @@
-"""Sample-quality figures for gan_mnist.py that need no network: a classifier score and a
+"""Sample-quality figures for the story scripts that need no network: a classifier score and a
 Fréchet distance, both measured with a small MNIST classifier trained here.
 
 - classifier score: exp(mean KL(p(y|x) || p(y))) over generated images x; from 1 (all one

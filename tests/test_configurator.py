@@ -3,11 +3,12 @@ checks on their values."""
 import re
 
 import pytest
-from helpers import ROOT, script_defaults
+from helpers import DCGAN, ROOT, script_defaults
 
 from configurator import MIN_SCORED_SAMPLES, InputError, check_against_data, configure
 
 DEFAULTS = script_defaults()
+DCGAN_DEFAULTS = script_defaults(DCGAN)
 
 
 def test_overrides_set_each_type():
@@ -47,7 +48,7 @@ def test_an_argument_without_dashes_after_the_first_is_refused():
         configure(['--lr=0.001', 'train_epoch=3'], DEFAULTS)
 
 
-BAD_VALUES = {  # every setting of the script: values it refuses (as typed after --name=)
+BAD_VALUES = {  # every setting of the two scripts: values they refuse (as typed after --name=)
     'batch_size': ['0', '-1', '1.5'],
     'lr': ['0', '-0.001', '1e999', 'fast'],
     'train_epoch': ['0', '-5', 'ten'],
@@ -63,6 +64,8 @@ BAD_VALUES = {  # every setting of the script: values it refuses (as typed after
     'label_smoothing': ['0.5', '-0.1'],
     'd_lr_ratio': ['0', '-1', '-1e999'],
     'minibatch_stddev': ['2'],
+    'img_size': ['27', '26', '130', '64.0'],
+    'width': ['8', '-16', 'wide'],
     'data_dir': ['', '  '],
     'data_url': ['', 'MNIST_data', 'http://'],
     'results_dir': ['', ' '],
@@ -78,14 +81,14 @@ BAD_VALUES = {  # every setting of the script: values it refuses (as typed after
 
 
 def test_the_table_of_bad_values_covers_every_setting():
-    assert sorted(BAD_VALUES) == sorted(DEFAULTS)  # a new setting needs its bad values here
+    assert sorted(BAD_VALUES) == sorted(DEFAULTS | DCGAN_DEFAULTS)  # a new setting needs its bad values here
 
 
 @pytest.mark.parametrize('name, value', [(name, value) for name, values in BAD_VALUES.items()
                                          for value in values])
 def test_every_settings_bad_values_are_refused_with_its_name(name, value):
     with pytest.raises(InputError) as error:
-        configure([f'--{name}={value}'], DEFAULTS)
+        configure([f'--{name}={value}'], DEFAULTS if name in DEFAULTS else DCGAN_DEFAULTS)
     message = str(error.value)
     assert message.startswith(f'--{name}=') and '\n' not in message
     assert any(says in message for says in ('is out of range: it must be', 'is not of type',
@@ -133,9 +136,10 @@ def test_a_settings_file_then_overrides(tmp_path):
     assert s['train_epoch'] == 5  # the command line has the last word
 
 
-def test_the_shipped_recipe_is_a_valid_settings_file():
-    s = configure([f'{ROOT}/config/recipe.py'], DEFAULTS)
-    assert s != DEFAULTS
+@pytest.mark.parametrize('preset, defaults', [('recipe.py', DEFAULTS), ('dcgan_cpu.py', DCGAN_DEFAULTS)])
+def test_the_shipped_presets_are_valid_settings_files(preset, defaults):
+    s = configure([f'{ROOT}/config/{preset}'], defaults)
+    assert s != defaults
 
 
 @pytest.mark.parametrize('text, says', [
