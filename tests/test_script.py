@@ -189,7 +189,8 @@ def start(tiny_mnist, results, *args):
 
 def wait_for_epoch_1(process, results):
     first = os.path.join(results, 'checkpoints', 'checkpoint')  # listed once its files are whole
-    for _ in range(1200):  # up to a minute: TensorFlow alone takes 8 s to start on a slow machine
+    for _ in range(3600):  # up to 3 minutes: TensorFlow alone takes 8 s to start on a slow machine,
+        # and a machine busy with other work can take minutes to the first epoch
         if os.path.exists(first) or process.poll() is not None:
             break
         time.sleep(0.05)
