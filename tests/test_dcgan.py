@@ -4,6 +4,7 @@ the script end to end on small data: every output, resume, sampling, evaluating,
 import json
 import os
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 
 import imageio.v3 as iio
 import numpy as np
@@ -201,14 +202,14 @@ def test_a_run_trains_resumes_samples_and_evaluates(tiny_mnist, tmp_path):
     assert 'resuming from epoch 2 of 3' in again.stdout and '[3/3]' in again.stdout
     assert len(os.listdir(os.path.join(r, 'Fixed_results'))) == 3
 
-    sampled = run(*common, '--sample=30')  # img_size and width: the saved run's
-    assert sampled.returncode == 0, sampled.stderr[-2000:]
+    with ThreadPoolExecutor(3) as pool:  # at once: each spends most of its time starting TF
+        sampled, evaluated, refused = pool.map(lambda args: run(*common, *args), [
+            ['--sample=30'], ['--evaluate=1000'], ['--sample=5', '--width=32']])
+    assert sampled.returncode == 0, sampled.stderr[-2000:]  # img_size and width: the saved run's
     samples = np.load(os.path.join(r, 'samples.npy'))
     assert samples.shape == (30, 28, 28, 1) and samples.dtype == np.float32
     assert -1 <= samples.min() < samples.max() <= 1
-    evaluated = run(*common, '--evaluate=1000')
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert 'epoch 3, 1000 samples: classifier score' in evaluated.stdout
-    refused = run(*common, '--sample=5', '--width=32')
     assert refused.returncode == 2 and 'holds a run trained with width=16' in refused.stderr
     assert 'dcgan_mnist.py: error: ' in refused.stderr.splitlines()[-1]
