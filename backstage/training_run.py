@@ -49,11 +49,10 @@ class TrainingRun:
     finished or interrupted."""
 
     def __init__(self, sess, G_sample, z, settings, n_images, model):
-        """Check what only the data can tell, then make results_dir (deleting the run there
-        when settings['resume'] is False). G_sample is the generator pictures come from; model
-        begins the names of the grids and plots (the reference's prefix, such as 'MNIST_GAN_')."""
-        self.sess, self.G_sample, self.z, self.settings = sess, G_sample, z, settings
-        self.G_scored, self.model = sampling.scorable(G_sample), model
+        """Check what only the data can tell, then make results_dir (deleting the run there when
+        settings['resume'] is False). model begins the file names (the reference's 'MNIST_GAN_')."""
+        self.sess, self.G_scored, self.z = sess, sampling.scorable(G_sample), z  # what score() draws
+        self.settings, self.model = settings, model
         self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
         check_against_data(settings, n_images)
         self.n_batches = n_images // settings['batch_size']
