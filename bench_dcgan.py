@@ -1,17 +1,22 @@
-"""Speed of dcgan_mnist.py's step against a tf.function model of the same shapes and losses.
+"""Speed of dcgan_mnist.py: its step against a tf.function model of the same networks, and its
+whole run against the fully connected recipe's.
 
-    python bench_dcgan.py config/dcgan_cpu.py     # about 3 minutes on 2 cores
-    python bench_dcgan.py --img_size=64 --width=1024 --iterations=3   # the reference's size
+    python bench_dcgan.py config/dcgan_cpu.py     # about 4 minutes on 2 cores
+    python bench_dcgan.py --img_size=64 --g_width=1024 --d_width=1024 --iterations=3   # the reference's size
 
 Times, one after the other in this run: the script's own loop (one epoch of dcgan_mnist.py on
-MNIST_data/ in this process, with its progress bar, summaries and noise: ms per D step and G
-step; with --iterations=N, a bare loop of N iterations of its graph instead, for sizes whose
-epoch takes an hour), then the same networks written with Keras layers and two tf.function
-steps (D, then G, each one GradientTape), in a process of its own (the script turns eager
-execution off for its whole process). Prints both and their ratio.
+MNIST_data/ in this process, with its progress bar, summaries, noise and a scoring of 10,000
+samples: ms per D step and G step; with --iterations=N, a bare loop of N iterations of its graph
+instead, for sizes whose epoch takes an hour); the same networks written with Keras layers and
+two tf.function steps (D, then G, each one GradientTape), in a process of its own (the script
+turns eager execution off for its whole process); and, unless --iterations is given, one epoch
+and one scoring of `python gan_mnist.py config/recipe.py`, in a process of its own. Prints the
+step ratio, then each whole run as its epochs and scorings would take, and last
+`preset run / recipe run: R`.
 """
 import json
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -21,31 +26,45 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, 'dcgan_mnist.py')
+RECIPE = [os.path.join(HERE, 'gan_mnist.py'), os.path.join(HERE, 'config', 'recipe.py')]
+SCORED = ['--train_epoch=1', '--eval_every=1', '--eval_samples=10000']  # an epoch and a scoring
 
 
-def keras_ms_per_iteration(img_size, width, batch_size, iterations):
-    """The reference's networks as Keras layers, D and G each stepped by a tf.function."""
+def keras_ms_per_iteration(s):
+    """The script's networks as Keras layers, D and G each stepped by a tf.function; s holds the
+    script's settings and its layer plan (n_up stride-2 layers from a first x first side)."""
     import keras
     import tensorflow as tf
     from keras import layers
 
-    n_up = 1  # as dcgan_mnist.py: the stride-2 layers, and the side they start from
-    while img_size % 2 ** (n_up + 1) == 0 and img_size // 2 ** (n_up + 1) >= 4:
-        n_up += 1
-    first = img_size // 2 ** n_up
+    from backstage.layers import with_minibatch_spread
+    n_up, first, k = s['n_up'], s['first'], s['kernel_size']
 
-    def normalized_lrelu():
-        return [layers.BatchNormalization(momentum=0.99, epsilon=1e-3), layers.LeakyReLU(0.2)]
-    G = [keras.Input((1, 1, 100)), layers.Conv2DTranspose(width, first), *normalized_lrelu()]
+    def normalized_lrelu(norm=True):
+        return [layers.BatchNormalization(momentum=0.99, epsilon=1e-3)] * norm + [layers.LeakyReLU(0.2)]
+
+    def dropped():
+        return [layers.Dropout(1 - s['keep_prob'])] if s['keep_prob'] < 1 else []
+    G = [keras.Input((1, 1, 100))]
+    G += [layers.Conv2DTranspose(s['g_width'], first)] if s['g_start'] == 'conv' else \
+        [layers.Flatten(), layers.Dense(first * first * s['g_width']), layers.Reshape((first, first, s['g_width']))]
+    G += normalized_lrelu()
+    for _ in range(s['g_extra_layers']):
+        G += [layers.Conv2DTranspose(s['g_width'], k, 1, 'same'), *normalized_lrelu()]
     for i in range(2, n_up + 1):
-        G += [layers.Conv2DTranspose(width // 2 ** (i - 1), 4, 2, 'same'), *normalized_lrelu()]
-    G = keras.Sequential(G + [layers.Conv2DTranspose(1, 4, 2, 'same', activation='tanh')])
-    D = [keras.Input((img_size, img_size, 1)), layers.Conv2D(width // 2 ** (n_up - 1), 4, 2, 'same'),
-         layers.LeakyReLU(0.2)]
+        G += [layers.Conv2DTranspose(s['g_width'] // 2 ** (i - 1), k, 2, 'same'), *normalized_lrelu()]
+    G = keras.Sequential(G + [layers.Conv2DTranspose(1, k, 2, 'same', activation='tanh')])
+    D = [keras.Input((s['img_size'], s['img_size'], 1)),
+         layers.Conv2D(s['d_width'] // 2 ** (n_up - 1), k, 2, 'same'), layers.LeakyReLU(0.2), *dropped()]
     for i in range(2, n_up + 1):
-        D += [layers.Conv2D(width // 2 ** (n_up - i), 4, 2, 'same'), *normalized_lrelu()]
+        D += [layers.Conv2D(s['d_width'] // 2 ** (n_up - i), k, 2, 'same'),
+              *normalized_lrelu(s['d_batch_norm']), *dropped()]
+    for _ in range(s['d_extra_layers']):
+        D += [layers.Conv2D(s['d_width'], k, 1, 'same'), *normalized_lrelu(s['d_batch_norm']), *dropped()]
+    D += [layers.Lambda(with_minibatch_spread)] if s['minibatch_stddev'] else []
     D = keras.Sequential(D + [layers.Conv2D(1, first)])
-    D_adam, G_adam = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
+    D_adam = keras.optimizers.Adam(s['lr'] * s['d_lr_ratio'], beta_1=s['adam_beta1'])
+    G_adam = keras.optimizers.Adam(s['lr'], beta_1=s['adam_beta1'])
 
     def cross_entropy(logits, label):
         labels = tf.fill(tf.shape(logits), label)
@@ -67,8 +86,8 @@ def keras_ms_per_iteration(img_size, width, batch_size, iterations):
         G_adam.apply_gradients(zip(tape.gradient(loss, G.trainable_variables), G.trainable_variables))
         return loss
 
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-1, 1, (batch_size, img_size, img_size, 1)).astype(np.float32)
+    batch_size, rng = s['batch_size'], np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (batch_size, s['img_size'], s['img_size'], 1)).astype(np.float32)
 
     def iteration():
         d_step(x, rng.standard_normal((batch_size, 1, 1, 100), dtype=np.float32)).numpy()
@@ -76,62 +95,103 @@ def keras_ms_per_iteration(img_size, width, batch_size, iterations):
     for _ in range(3):  # tracing and warming up
         iteration()
     began = time.perf_counter()
-    for _ in range(iterations):
+    for _ in range(s['iterations']):
         iteration()
-    return (time.perf_counter() - began) / iterations * 1000
+    return (time.perf_counter() - began) / s['iterations'] * 1000
 
 
-def script_ms_per_iteration(args, iterations):
-    """ms per iteration of dcgan_mnist.py: its loop over one epoch, or a bare loop of its graph;
-    and its image size, width and batch size."""
+def run_script(script, args):
+    """Run a story script in this process as `script args`; its globals where it stops (a
+    --sample=1 in a new folder stops once its graph is built, finding no checkpoint)."""
     from configurator import InputError
-    results = tempfile.mkdtemp(prefix='dcgan_benchmark_')
-    instead = '--sample=1' if iterations else '--train_epoch=1'  # --sample=1 in a new folder
-    sys.argv = [SCRIPT, *args, f'--results_dir={results}', '--eval_samples=0', '--eval_every=0', instead]
-    script = {'__name__': '__main__', '__file__': SCRIPT}
+    sys.argv = [script, *args]
+    namespace = {'__name__': '__main__', '__file__': script}
     try:
-        with open(SCRIPT) as f:  # exec, not runpy: its globals stay where it stops
-            exec(compile(f.read(), SCRIPT, 'exec'), script)  # noqa: S102
-    except InputError as e:  # builds the graph, then finds no checkpoint to sample
+        with open(script) as f:  # exec, not runpy: its globals stay where it stops
+            exec(compile(f.read(), script, 'exec'), namespace)  # noqa: S102
+    except InputError as e:
         if 'no checkpoint' not in str(e):
             raise
-    s = {name: script[name] for name in ('img_size', 'width', 'batch_size')}
-    if not iterations:
-        n_batches = len(script['train_set']) // s['batch_size']
-        return s, script['train_hist']['per_epoch_ptimes'][0] / n_batches * 1000
-    sess, x, z, isTrain, batch = script['sess'], script['x'], script['z'], script['isTrain'], s['batch_size']
+    return namespace
+
+
+def whole_run(namespace, args, results):
+    """The epochs and scorings the run asked for by `args` would take, in seconds, from one
+    epoch and one scoring timed (their history in results), and a line saying how."""
+    import configurator
+    planned = configurator.configure(args, namespace['defaults'])
+    every, epochs = planned['eval_every'], planned['train_epoch']
+    scorings = 0 if not planned['eval_samples'] else \
+        (epochs // every if every else 0) + (0 if every and epochs % every == 0 else 1)
+    with open(os.path.join(results, namespace['run'].files.history_name), 'rb') as f:
+        hist = pickle.load(f)
+    epoch_s = hist['per_epoch_ptimes'][0]
+    scoring_s = hist['total_ptime'][0] - epoch_s  # the scoring and the epoch's outputs
+    seconds = epochs * epoch_s + scorings * scoring_s
+    return seconds, (f'{epochs} epochs x {epoch_s:.1f} s + {scorings} scorings x {scoring_s:.1f} s '
+                     f'= {seconds / 60:.1f} min')
+
+
+def child(args):
+    """python bench_dcgan.py --keras SETTINGS | --recipe: what runs in a process of its own."""
+    if args[0] == '--keras':
+        print(keras_ms_per_iteration(json.loads(args[1])))
+        return
+    results = tempfile.mkdtemp(prefix='recipe_benchmark_')
+    namespace = run_script(RECIPE[0], [RECIPE[1], *SCORED, f'--results_dir={results}'])
+    print(json.dumps(whole_run(namespace, [RECIPE[1]], results)))
+
+
+def main():
+    if sys.argv[1:2] in (['--keras'], ['--recipe']):
+        child(sys.argv[1:])
+        return
+    args = [a for a in sys.argv[1:] if not a.startswith('--iterations=')]
+    iterations = int(next((a.split('=')[1] for a in sys.argv[1:] if a.startswith('--iterations=')), 0))
+    results = tempfile.mkdtemp(prefix='dcgan_benchmark_')
+    instead = ['--sample=1'] if iterations else SCORED  # --sample=1 in a new folder: the graph only
+    ns = run_script(SCRIPT, [*args, f'--results_dir={results}', *instead])
+    s = {name: ns[name] for name in ('img_size', 'g_width', 'd_width', 'kernel_size', 'g_start',
+                                     'd_batch_norm', 'g_extra_layers', 'd_extra_layers', 'keep_prob',
+                                     'minibatch_stddev', 'lr', 'd_lr_ratio', 'adam_beta1',
+                                     'batch_size', 'n_up', 'first')}
+    if iterations:
+        script_ms = bare_ms_per_iteration(ns, iterations)
+    else:
+        script_ms = ns['train_hist']['per_epoch_ptimes'][0] / (len(ns['train_set']) // s['batch_size']) * 1000
+    keras = subprocess.run([sys.executable, __file__, '--keras', json.dumps(dict(s, iterations=iterations or 50))],
+                           capture_output=True, text=True, check=True)
+    keras_ms = float(keras.stdout.split()[-1])
+    where = f'bare loop, {iterations} iterations' if iterations else 'its loop, one epoch'
+    print(f"img_size {s['img_size']}, g_width {s['g_width']}, d_width {s['d_width']}, "
+          f"batch {s['batch_size']}")
+    print(f'dcgan_mnist.py ({where}): {script_ms:.1f} ms/iteration')
+    print(f'tf.function model of the same shapes: {keras_ms:.1f} ms/iteration')
+    print(f'ratio (script / tf.function): {script_ms / keras_ms:.3f}')
+    if iterations:
+        return
+    preset_s, preset_said = whole_run(ns, args, results)
+    recipe = subprocess.run([sys.executable, __file__, '--recipe'], capture_output=True, text=True, check=True)
+    recipe_s, recipe_said = json.loads(recipe.stdout.splitlines()[-1])
+    print(f'preset run ({" ".join(args) or "the defaults"}): {preset_said}')
+    print(f'recipe run (config/recipe.py): {recipe_said}')
+    print(f'preset run / recipe run: {preset_s / recipe_s:.2f}')
+
+
+def bare_ms_per_iteration(ns, iterations):
+    """ms per iteration of a bare loop of the script's graph: the two sess.run calls only."""
+    sess, x, z, isTrain, batch = ns['sess'], ns['x'], ns['z'], ns['isTrain'], ns['batch_size']
     rng = np.random.default_rng(0)
-    x_ = rng.uniform(-1, 1, (batch, s['img_size'], s['img_size'], 1)).astype(np.float32)
+    x_ = rng.uniform(-1, 1, (batch, ns['img_size'], ns['img_size'], 1)).astype(np.float32)
 
     def iteration():
-        sess.run([script['D_loss'], script['D_optim']],
-                 {x: x_, z: rng.standard_normal((batch, 1, 1, 100)), isTrain: True})
-        sess.run([script['G_loss'], script['G_optim']],
-                 {z: rng.standard_normal((batch, 1, 1, 100)), x: x_, isTrain: True})
+        sess.run([ns['D_loss'], ns['D_optim']], {x: x_, z: rng.standard_normal((batch, 1, 1, 100)), isTrain: True})
+        sess.run([ns['G_loss'], ns['G_optim']], {z: rng.standard_normal((batch, 1, 1, 100)), x: x_, isTrain: True})
     iteration()
     began = time.perf_counter()
     for _ in range(iterations):
         iteration()
-    return s, (time.perf_counter() - began) / iterations * 1000
-
-
-def main():
-    if sys.argv[1:2] == ['--keras']:  # the child process: eager execution, tf.function
-        s = json.loads(sys.argv[2])
-        print(keras_ms_per_iteration(s['img_size'], s['width'], s['batch_size'], s['iterations']))
-        return
-    args = [a for a in sys.argv[1:] if not a.startswith('--iterations=')]
-    iterations = int(next((a.split('=')[1] for a in sys.argv[1:] if a.startswith('--iterations=')), 0))
-    s, script_ms = script_ms_per_iteration(args, iterations)
-    child = subprocess.run([sys.executable, __file__, '--keras',
-                            json.dumps(dict(s, iterations=iterations or 50))],
-                           capture_output=True, text=True, check=True)
-    keras_ms = float(child.stdout.split()[-1])
-    where = f'bare loop, {iterations} iterations' if iterations else 'its loop, one epoch'
-    print(f"img_size {s['img_size']}, width {s['width']}, batch {s['batch_size']}")
-    print(f'dcgan_mnist.py ({where}): {script_ms:.1f} ms/iteration')
-    print(f'tf.function model of the same shapes: {keras_ms:.1f} ms/iteration')
-    print(f'ratio (script / tf.function): {script_ms / keras_ms:.3f}')
+    return (time.perf_counter() - began) / iterations * 1000
 
 
 if __name__ == '__main__':

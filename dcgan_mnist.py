@@ -30,10 +30,22 @@ from backstage import layers, sampling, training_run
 batch_size = 100
 lr = 0.0002
 train_epoch = 20
-# the networks' size; the defaults are the reference's
+# the networks' size and shape; the defaults are the reference's
 img_size = 64         # the training images are resized to this; 28 keeps MNIST's own size
-width = 1024          # channels of G's first layer and D's last; halved layer by layer towards the image
-# better samples; each is off by default (the reference)
+g_width = 1024        # channels of G's first layer; halved layer by layer towards the image
+d_width = 1024        # channels of D's last hidden layer; halved layer by layer towards the image
+kernel_size = 4       # the stride-2 layers' kernels: 4x4 (the reference), 5x5 (TensorFlow's tutorial)
+g_start = 'conv'      # G's first layer: 'conv', the reference's transposed convolution of the 1x1
+                      # noise; 'dense', a dense projection, reshaped (TensorFlow's DCGAN tutorial)
+d_batch_norm = True   # batch normalization in D's hidden layers after the first (the reference)
+g_extra_layers = 0    # stride-1 layers at G's smallest side, after its first (TensorFlow's tutorial: 1)
+d_extra_layers = 0    # stride-1 layers at D's smallest side, before its output layer
+# better samples (the fully connected recipe's kit); each is off by default (the reference)
+adam_beta1 = 0.5      # Adam's first-moment decay; 0.5 is the reference's
+keep_prob = 1.0       # D keeps this share of its hidden units (dropout); 1.0 keeps all (the reference)
+d_lr_ratio = 1.0      # D's learning rate is lr times this; > 1 lets D learn faster than G (TTUR)
+label_smoothing = 0.0  # > 0 (e.g. 0.1): one-sided, D's target for real images is 1 - this
+minibatch_stddev = False  # D's last layer also sees how much each group of 4 in its batch differs
 shuffle = False       # reshuffle the training images every epoch; the reference slices them in order
 ema_decay = 0.0       # > 0 (e.g. 0.999): pictures, samples, scores from G's weights' moving average
 seed = 0              # numpy noise and weight init; the reference seeded from the clock
@@ -92,21 +104,39 @@ def lrelu(x, th=0.2):
     return tf.maximum(th * x, x)
 
 
+def dense(x, units, name):  # g_start='dense': the 1x1x100 noise, flat, to first*first*g_width
+    w = tf.get_variable(f'{name}_kernel', [x.get_shape()[-1], units],
+                        initializer=tf.glorot_uniform_initializer())
+    b = tf.get_variable(f'{name}_bias', [units], initializer=tf.zeros_initializer())
+    return tf.matmul(x, w) + b
+
+
+def dropout(h):  # keep_prob < 1: D drops the rest of its units (D only runs in training steps)
+    return tf.nn.dropout(h, rate=1 - keep_prob) if keep_prob < 1 else h
+
+
 # G(z): at 64x64, 1x1x100 -> 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x1
 def generator(x, isTrain=True, reuse=False):
     with tf.variable_scope('generator', reuse=reuse):
         # 1st hidden layer
-        conv1 = conv2d_transpose(x, width, first, 1, 'valid', 'conv1')
+        if g_start == 'conv':
+            conv1 = conv2d_transpose(x, g_width, first, 1, 'valid', 'conv1')
+        else:
+            conv1 = tf.reshape(dense(tf.reshape(x, [-1, 100]), first * first * g_width, 'dense1'),
+                               [-1, first, first, g_width])
         lrelu1 = lrelu(layers.batch_normalization(conv1, 'bn1', isTrain), 0.2)
+        h = lrelu1
+        for i in range(g_extra_layers):  # more depth before the image takes shape
+            conv = conv2d_transpose(h, g_width, kernel_size, 1, 'same', f'extra{i + 1}')
+            h = lrelu(layers.batch_normalization(conv, f'extra_bn{i + 1}', isTrain), 0.2)
 
         # 2nd to 4th hidden layers at 64x64 (fewer at a smaller img_size), each twice the side
-        h = lrelu1
         for i in range(2, n_up + 1):
-            conv = conv2d_transpose(h, width // 2 ** (i - 1), 4, 2, 'same', f'conv{i}')
+            conv = conv2d_transpose(h, g_width // 2 ** (i - 1), kernel_size, 2, 'same', f'conv{i}')
             h = lrelu(layers.batch_normalization(conv, f'bn{i}', isTrain), 0.2)
 
         # output layer
-        conv5 = conv2d_transpose(h, 1, 4, 2, 'same', 'conv_out')
+        conv5 = conv2d_transpose(h, 1, kernel_size, 2, 'same', 'conv_out')
         o = tf.nn.tanh(conv5)
 
         return o
@@ -116,14 +146,19 @@ def generator(x, isTrain=True, reuse=False):
 def discriminator(x, isTrain=True, reuse=False):
     with tf.variable_scope('discriminator', reuse=reuse):
         # 1st hidden layer
-        conv1 = conv2d(x, width // 2 ** (n_up - 1), 4, 2, 'same', 'conv1')
-        lrelu1 = lrelu(conv1, 0.2)
+        conv1 = conv2d(x, d_width // 2 ** (n_up - 1), kernel_size, 2, 'same', 'conv1')
+        lrelu1 = dropout(lrelu(conv1, 0.2))
 
         # 2nd to 4th hidden layers at 64x64, each half the side and twice the channels
         h = lrelu1
         for i in range(2, n_up + 1):
-            conv = conv2d(h, width // 2 ** (n_up - i), 4, 2, 'same', f'conv{i}')
-            h = lrelu(layers.batch_normalization(conv, f'bn{i}', isTrain), 0.2)
+            conv = conv2d(h, d_width // 2 ** (n_up - i), kernel_size, 2, 'same', f'conv{i}')
+            h = dropout(lrelu(layers.batch_normalization(conv, f'bn{i}', isTrain) if d_batch_norm else conv, 0.2))
+        for i in range(d_extra_layers):
+            conv = conv2d(h, d_width, kernel_size, 1, 'same', f'extra{i + 1}')
+            h = dropout(lrelu(layers.batch_normalization(conv, f'extra_bn{i + 1}', isTrain) if d_batch_norm else conv, 0.2))
+        if minibatch_stddev:  # one more channel: the spread of each group of 4 images (Karras et al.)
+            h = layers.with_minibatch_spread(h)
 
         # output layer
         conv5 = conv2d(h, 1, first, 1, 'valid', 'conv_out')
@@ -152,6 +187,8 @@ D_fake, D_fake_logits = discriminator(G_z, isTrain, reuse=True)
 # loss for each network
 D_loss_real = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(logits=D_real_logits, labels=tf.ones([batch_size, 1, 1, 1])))
 D_loss_fake = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(logits=D_fake_logits, labels=tf.zeros([batch_size, 1, 1, 1])))
+if label_smoothing:  # one-sided: real images count as real with probability 1 - label_smoothing
+    D_loss_real = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(logits=D_real_logits, labels=tf.fill([batch_size, 1, 1, 1], 1 - label_smoothing)))
 D_loss = D_loss_real + D_loss_fake
 G_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(logits=D_fake_logits, labels=tf.ones([batch_size, 1, 1, 1])))
 
@@ -162,8 +199,8 @@ G_vars = [var for var in T_vars if var.name.startswith('generator')]
 
 # optimizer for each network; each step also updates every batch norm's moving statistics
 with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
-    D_optim = tf.train.AdamOptimizer(lr, beta1=0.5).minimize(D_loss, var_list=D_vars)
-    G_optim = tf.train.AdamOptimizer(lr, beta1=0.5).minimize(G_loss, var_list=G_vars)
+    D_optim = tf.train.AdamOptimizer(lr * d_lr_ratio, beta1=adam_beta1).minimize(D_loss, var_list=D_vars)
+    G_optim = tf.train.AdamOptimizer(lr, beta1=adam_beta1).minimize(G_loss, var_list=G_vars)
 
 # the generator the pictures, samples and scores come from: G_z with isTrain False, as the
 # reference's show_result fed it, and with ema_decay the moving average of its weights
@@ -189,7 +226,8 @@ train_set = (train_set - 0.5) / 0.5  # normalization; range: -1 ~ 1
 
 # results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any
 model = 'MNIST_DCGAN_'
-run = training_run.TrainingRun(sess, G_sample, z, settings, n_images=len(train_set), model=model)
+run = training_run.TrainingRun(sess, G_sample, z, settings, n_images=len(train_set), model=model,
+                               prefix_all=True)  # MNIST_DCGAN_train_hist.pkl, as the reference
 rng = np.random.default_rng(seed)  # the noise; the reference seeded np.random from the clock
 fixed_z_ = rng.standard_normal((25, 1, 1, 100), dtype=np.float32)  # the same 25 inputs every epoch
 train_hist = {'D_losses': [], 'G_losses': [], 'per_epoch_ptimes': [], 'total_ptime': [0.0]}
@@ -247,5 +285,5 @@ print(f"Avg per epoch ptime: {np.mean(train_hist['per_epoch_ptimes']):.2f}, "
 print("Training finish!... save training results")
 if eval_samples and not (eval_every and train_epoch % eval_every == 0):
     run.score(train_epoch, eval_samples, train_hist, mnist)
-run.finish(train_hist)  # train_hist.pkl, the loss plot, and the GIF of the Fixed grids
+run.finish(train_hist)  # the history, the loss plot, and the GIF of the Fixed grids
 sess.close()

@@ -109,10 +109,7 @@ def discriminator(x, drop_out):
     h0 = tf.nn.dropout(hidden(dense(x, 'D_w0', 'D_b0', 1024)), rate=1 - drop_out)
     h1 = tf.nn.dropout(hidden(dense(h0, 'D_w1', 'D_b1', 512)), rate=1 - drop_out)
     if minibatch_stddev:  # one more feature: the spread of each group of 4 images (Karras et al.)
-        group = tf.range(tf.shape(h1)[0]) // 4
-        deviation = h1 - tf.gather(tf.math.segment_mean(h1, group), group)
-        spread = tf.sqrt(tf.math.segment_mean(tf.square(deviation), group) + 1e-8)
-        h1 = tf.concat([h1, tf.gather(tf.reduce_mean(spread, axis=1, keepdims=True), group)], axis=1)
+        h1 = layers.with_minibatch_spread(h1)
     h2 = tf.nn.dropout(hidden(dense(h1, 'D_w2', 'D_b2', 256)), rate=1 - drop_out)
     return tf.sigmoid(dense(h2, 'D_w3', 'D_b3', 1))
 

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from backstage.files import replaced_atomically
-from configurator import ADDED_SETTINGS, InputError, run_settings
+from configurator import ADDED_SETTINGS, RENAMED_SETTINGS, InputError, run_settings
 
 
 def saved_variables():
@@ -76,18 +76,25 @@ class Checkpoints:
                              f"--results_dir.")
         with open(os.path.join(self.dir, f'run-{epoch}.json')) as f:
             state = json.load(f)
+        for old_name, new_names in RENAMED_SETTINGS.items():
+            if old_name in state['settings']:
+                value = state['settings'].pop(old_name)
+                state['settings'].update((name, value) for name in new_names)
         state['settings'] = dict(ADDED_SETTINGS, **state['settings'])
         with np.load(os.path.join(self.dir, f'run-{epoch}.npz')) as arrays:
             state['fixed_z'] = arrays['fixed_z']
         return state
 
-    def restore(self, sess, which='last'):
+    def restore(self, sess, which='last', check_settings=None):
         """Restore a checkpoint, 'last' (the newest whole one: a damaged one is reported and the
         one before it used), 'best', or an epoch number; return its run state. None when the
-        folder holds no checkpoint."""
+        folder holds no checkpoint. check_settings(saved settings) runs before the weights are
+        read (another run's weights may not even fit the graph) and raises to refuse them."""
         for path in self.candidates(which):
             try:
                 run_state = self.run_state(epoch_of(path))
+                if check_settings:
+                    check_settings(run_state['settings'])
                 self.saver.restore(sess, path)
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, tf.errors.OpError) as e:
                 print(f'checkpoint of epoch {epoch_of(path)} is damaged ({type(e).__name__}); '
@@ -162,16 +169,21 @@ def epoch_of(checkpoint_path):
     return int(checkpoint_path.rsplit('-', 1)[1])
 
 
-def check_same_run(saved, settings):
-    """Refuse to continue a saved run with settings that would make it a different run, or a run
-    of the other story (which has settings this one does not). None: no saved run."""
-    if saved is None:
-        return
+def check_same_script(saved, settings):
+    """Refuse a saved run of the other story, whose settings lack some of this one's: its
+    networks are not this script's."""
     missing = [name for name in run_settings(settings) if name not in saved]
     if missing:
         raise InputError(f"{settings['results_dir']}/ holds a run of another script (one without "
-                         f"the setting {missing[0]}). Train in another --results_dir, or delete "
-                         f"that run and start over with --resume=False.")
+                         f"the setting {missing[0]}), whose networks this one cannot load. Point "
+                         f"--results_dir at a run of this script, or start over there with "
+                         f"--resume=False.")
+
+
+def check_same_run(saved, settings):
+    """Refuse to continue a saved run with settings that would make it a different run, or a run
+    of the other story."""
+    check_same_script(saved, settings)
     differ, said = differing(run_settings(settings), saved, settings, 'this run')
     if differ:
         raise InputError(f"{said}. Resume it with its own settings, keep it and start another "

@@ -1,6 +1,7 @@
 """What the story scripts add to their networks beyond the reference's layers: batch
 normalization TF1 style (tf.layers no longer builds under Keras 3, so its variables are made
-with get_variable, as the stories make their layers), and a moving average of G's weights."""
+with get_variable, as the stories make their layers), the minibatch spread D can be given, and a
+moving average of G's weights."""
 import contextlib
 
 import tensorflow.compat.v1 as tf
@@ -25,6 +26,18 @@ def batch_normalization(h, name, training):
         mean, var = tf.cond(training, lambda: (mean, var),
                             lambda: (tf.identity(moving_mean), tf.identity(moving_var)))
     return tf.nn.batch_normalization(h, mean, var, beta, gamma, 1e-3)
+
+
+def with_minibatch_spread(h, group_size=4):
+    """h with one more feature (a unit, or a convolution's channel): how much the images of each
+    group of group_size in the batch differ, the standard deviation of each of h's features
+    within the group, averaged over them (Karras et al. 2018). A generator drawing the same image
+    again and again shows up to D as a small spread."""
+    group = tf.range(tf.shape(h)[0]) // group_size
+    deviation = h - tf.gather(tf.math.segment_mean(h, group), group)
+    spread = tf.sqrt(tf.math.segment_mean(tf.square(deviation), group) + 1e-8)
+    spread = tf.reduce_mean(spread, axis=list(range(1, len(h.get_shape()))), keepdims=True)
+    return tf.concat([h, tf.gather(spread, group) * tf.ones_like(h[..., :1])], axis=-1)
 
 
 def averaged_after(G_optim, G_vars, decay):

@@ -20,11 +20,12 @@ LOCK_NAME = 'gan_mnist.lock'
 
 def script_files(model):
     """{folder of results_dir: the names of the files a story writes there}, its file names
-    starting with `model` (the reference's prefix, such as 'MNIST_GAN_')."""
+    starting with `model` (the reference's prefix, such as 'MNIST_GAN_'; the history and the GIF
+    have it where the story's reference gave it to them)."""
     prefix = re.escape(model)
     return {
-        '': rf'train_hist\.pkl|{prefix}train_hist\.png|{prefix}quality\.png|'
-            rf'generation_animation\.gif|samples\.npy|samples\.png',
+        '': rf'({prefix})?train_hist\.pkl|{prefix}train_hist\.png|{prefix}quality\.png|'
+            rf'({prefix})?generation_animation\.gif|samples\.npy|samples\.png',
         'checkpoints': r'checkpoint|best_checkpoint|(gan|best)-\d+\.(index|data-\d+-of-\d+)|'
                        r'run-\d+\.(json|npz|pkl)',
         'Fixed_results': rf'{prefix}\d+\.png',
@@ -118,10 +119,13 @@ def drop_grids(results_dir, model, first, last):
 class RunFiles:
     """The files of a run besides its checkpoints: the epoch's grids, train_hist.pkl, the loss
     and quality plots, and the GIF of the Fixed grids, whose frames it keeps from epoch to epoch
-    (those of earlier sessions read back from their grids)."""
+    (those of earlier sessions read back from their grids). With prefix_all, the history and the
+    GIF names start with `model` too, as the DCGAN's reference named them."""
 
-    def __init__(self, results_dir, model, epochs_done):
+    def __init__(self, results_dir, model, epochs_done, prefix_all=False):
         self.results_dir, self.model = results_dir, model
+        self.history_name, self.gif_name = (f'{model if prefix_all else ""}{name}' for name in
+                                            ('train_hist.pkl', 'generation_animation.gif'))
         self.grid, self.losses, self.quality = \
             pictures.GridFigure(), pictures.LossFigure(), pictures.QualityFigure()
         done = [grid_path(results_dir, model, True, epoch + 1) for epoch in range(epochs_done)]
@@ -138,8 +142,9 @@ class RunFiles:
         return frame
 
     def save_history(self, train_hist):
-        """train_hist.pkl, the loss plot and, from the second scoring on, the quality plot."""
-        save_pickle(train_hist, os.path.join(self.results_dir, 'train_hist.pkl'))
+        """The history (train_hist.pkl), the loss plot and, from the second scoring on, the
+        quality plot."""
+        save_pickle(train_hist, os.path.join(self.results_dir, self.history_name))
         with replaced_atomically(os.path.join(self.results_dir, f'{self.model}train_hist.png')) as tmp:
             self.losses.save(train_hist, tmp)
         if len(train_hist.get('scores', [])) >= 2:
@@ -148,7 +153,7 @@ class RunFiles:
 
     def save_gif(self):
         if self.fixed_frames:
-            with replaced_atomically(os.path.join(self.results_dir, 'generation_animation.gif')) as tmp:
+            with replaced_atomically(os.path.join(self.results_dir, self.gif_name)) as tmp:
                 pictures.save_gif(self.fixed_frames, tmp)
 
     def close(self):

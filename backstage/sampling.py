@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from backstage.checkpoints import Checkpoints, differing
+from backstage.checkpoints import Checkpoints, check_same_script, differing
 from backstage.files import replaced_atomically, write_failure
 from backstage.pictures import GridFigure
 from configurator import InputError, check_against_data, network_settings
@@ -17,28 +17,31 @@ CHUNK = 10000  # samples made at once: 31 MB, so memory stays bounded however ma
 def with_saved_network(settings, given):
     """The settings, with those that shape the network (network_settings) taken from the run
     whose checkpoint --sample or --evaluate will load. One the user gave (`given`: the names set
-    by a settings file or --name=value) with another value is refused, and so is a --sample=N
-    whose samples would not fit on the disk."""
+    by a settings file or --name=value) with another value is refused."""
     checkpoint_dir = os.path.join(settings['results_dir'], 'checkpoints')
     saved = Checkpoints(checkpoint_dir).saved_settings(settings['checkpoint']) \
         if os.path.isdir(checkpoint_dir) else None
     if saved is None:
         return settings  # sample_or_evaluate says there is nothing to load
+    check_same_script(saved, settings)
     shaping = network_settings(settings)
-    if any(name not in saved for name in shaping):
-        raise InputError(f"{settings['results_dir']}/ holds a run of another script: this one "
-                         f"cannot load its networks. Point --results_dir at a run of this script.")
     differ, said = differing([n for n in shaping if n in given], saved, settings, 'this command')
     if differ:
         raise InputError(f"{said}. Sampling and evaluating build the network the run was trained "
                          f"with: leave {', '.join(f'--{n}' for n in differ)} out.")
-    image_size = saved.get('img_size', 28) ** 2 * 4  # float32 pixels
-    needed, free = settings['sample'] * image_size + 2 ** 20, shutil.disk_usage(checkpoint_dir).free
-    if needed > free:  # the array, its header and the picture; the old samples stay until then
+    return dict(settings, **{name: saved[name] for name in shaping})
+
+
+def check_disk_room(settings, G_sample):
+    """Refuse a --sample=N whose samples (float32 images of G_sample's shape) would not fit on
+    the disk, before any is made; the old samples stay until the new ones are whole."""
+    image_bytes = int(np.prod(G_sample.shape[1:])) * 4
+    needed = settings['sample'] * image_bytes + 2 ** 20  # the array, its header and the picture
+    free = shutil.disk_usage(settings['results_dir']).free
+    if needed > free:
         raise InputError(f"--sample={settings['sample']} needs {needed / 1e9:.1f} GB for "
                          f"samples.npy, and {settings['results_dir']}/ has {free / 1e9:.1f} GB "
                          f"free. Ask for fewer samples, or make room first.")
-    return dict(settings, **{name: saved[name] for name in shaping})
 
 
 def sample_or_evaluate(sess, G_sample, z, mnist, settings):
@@ -57,6 +60,7 @@ def sample_or_evaluate(sess, G_sample, z, mnist, settings):
     if settings['evaluate']:
         quality_figures(sess, scorable(G_sample), z, mnist, n, epoch, settings)
         return
+    check_disk_room(settings, G_sample)
     rng = np.random.default_rng(settings['seed'])
     try:
         with replaced_atomically(os.path.join(results_dir, 'samples.npy')) as npy, \

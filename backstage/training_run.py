@@ -48,11 +48,12 @@ class TrainingRun:
     """One training run in results_dir: made or resumed, then stepped, saved each epoch, and
     finished or interrupted."""
 
-    def __init__(self, sess, G_sample, z, settings, n_images, model):
+    def __init__(self, sess, G_sample, z, settings, n_images, model, prefix_all=False):
         """Check what only the data can tell, then make results_dir (deleting the run there when
-        settings['resume'] is False). model begins the file names (the reference's 'MNIST_GAN_')."""
+        settings['resume'] is False). model begins the file names (the reference's 'MNIST_GAN_'),
+        with prefix_all those of the history and the GIF too."""
         self.sess, self.G_scored, self.z = sess, sampling.scorable(G_sample), z  # what score() draws
-        self.settings, self.model = settings, model
+        self.settings, self.model, self.prefix_all = settings, model, prefix_all
         self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
         check_against_data(settings, n_images)
         self.n_batches = n_images // settings['batch_size']
@@ -68,9 +69,9 @@ class TrainingRun:
         rng put back where it was; or the ones given, when there is no saved run. With
         settings['checkpoint'] an earlier kept epoch, the epochs after it are dropped first."""
         which = self.settings['checkpoint']
-        if self.settings['resume']:  # the settings first: another run's weights may not even fit
-            check_same_run(self.checkpoints.saved_settings(which), self.settings)
-        run_state = self.checkpoints.restore(self.sess, which) if self.settings['resume'] else None
+        run_state = self.checkpoints.restore(
+            self.sess, which, lambda saved: check_same_run(saved, self.settings)) \
+            if self.settings['resume'] else None
         if run_state is None and which != 'last':
             raise InputError(f"--checkpoint={which}: {self.checkpoints.dir}/ holds no checkpoint "
                              f"to go back to. Leave --checkpoint out to start a new run there.")
@@ -111,7 +112,8 @@ class TrainingRun:
         if global_step is not None:
             global_step.load(self.progress.step_count, self.sess)
         self.stop = StopRequest()
-        self.files = results_folder.RunFiles(self.results_dir, self.model, self.epochs_done)
+        self.files = results_folder.RunFiles(self.results_dir, self.model, self.epochs_done,
+                                             self.prefix_all)
         self.earlier_ptime = train_hist['total_ptime'][0]  # the sessions before this one
         self.start_time = time.time()
 

@@ -3,7 +3,8 @@
 # Adam (0.0002, beta1 0.5) stay the reference's. Run with
 #   python dcgan_mnist.py config/dcgan_cpu.py      (any --name=value after it has the last word)
 img_size = 28         # no resizing: MNIST's own size, which the scorer takes as it is
-width = 128           # G: 128 channels at 7x7, 64 at 14x14; D: 64 at 14x14, 128 at 7x7
+g_width = 128         # G: 128 channels at 7x7, 64 at 14x14
+d_width = 128         # D: 64 at 14x14, 128 at 7x7
 train_epoch = 6       # about 30 minutes on 2 cores
 shuffle = True        # a new mix of batches every epoch
 ema_decay = 0.999     # pictures, samples and scores from a moving average of G's weights

@@ -1,12 +1,16 @@
-"""The recipe's curve behind the README's "Better samples".
+"""A preset's curve for several seeds: the recipe's behind the README's "Better samples", the
+DCGAN's behind its section.
 
     python experiments/seeds.py [OUT=/tmp/recipe] [SEED ...]    # seeds 0, 1 and 2 by default
+    python experiments/seeds.py config/dcgan_cpu.py [OUT=/tmp/dcgan_cpu] [SEED ...]
 
-Runs `python gan_mnist.py config/recipe.py` for each seed, two runs at a time, in OUT/seed-N (a
-run already there is resumed, a finished one not trained again), then prints a Markdown table of
-every scoring (score, distance, smallest and largest digit share) and, per seed, the median of its
-last three scorings, its wall time and seconds per epoch.
+Runs `python gan_mnist.py config/recipe.py` (or the preset given: one named dcgan* runs with
+dcgan_mnist.py) for each seed, two runs at a time, in OUT/seed-N (a run already there is resumed,
+a finished one not trained again), then prints a Markdown table of every scoring (score,
+distance, smallest and largest digit share) and, per seed, the median of its last three
+scorings, its minutes of training and seconds per epoch.
 """
+import glob
 import os
 import pickle
 import statistics
@@ -15,25 +19,28 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, 'gan_mnist.py')
-RECIPE = os.path.join(ROOT, 'config', 'recipe.py')
 
 
-def run(seed, out):
+def run(script, preset, seed, out):
     folder = os.path.join(out, f'seed-{seed}')
     with open(f'{folder}.log', 'a') as log:
-        subprocess.run([sys.executable, SCRIPT, RECIPE, f'--seed={seed}', f'--results_dir={folder}'],
+        subprocess.run([sys.executable, script, preset, f'--seed={seed}', f'--results_dir={folder}'],
                        check=True, stdout=log, stderr=log)
-    with open(os.path.join(folder, 'train_hist.pkl'), 'rb') as f:
+    with open(glob.glob(os.path.join(folder, '*train_hist.pkl'))[0], 'rb') as f:
         return pickle.load(f)
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else '/tmp/recipe'
-    seeds = [int(seed) for seed in sys.argv[2:]] or [0, 1, 2]
+    args = sys.argv[1:]
+    preset = os.path.abspath(args.pop(0)) if args[:1] and args[0].endswith('.py') else \
+        os.path.join(ROOT, 'config', 'recipe.py')
+    name = os.path.basename(preset)[:-3]
+    script = os.path.join(ROOT, 'dcgan_mnist.py' if name.startswith('dcgan') else 'gan_mnist.py')
+    out = args[0] if args else f'/tmp/{name}'
+    seeds = [int(seed) for seed in args[1:]] or [0, 1, 2]
     os.makedirs(out, exist_ok=True)
     with ThreadPoolExecutor(2) as pool:
-        hists = dict(zip(seeds, pool.map(lambda seed: run(seed, out), seeds)))
+        hists = dict(zip(seeds, pool.map(lambda seed: run(script, preset, seed, out), seeds)))
     print('| epoch | ' + ' | '.join(f'seed {seed}: score | distance | digit shares' for seed in seeds)
           + ' |')
     print('|---:|' + '---:|---:|---|' * len(seeds))

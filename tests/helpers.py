@@ -111,3 +111,13 @@ def variables_read_by(tensor):
             found.add(op.name + ':0')
         todo.extend(t.op for t in op.inputs)
     return found
+
+
+def adam_lrs(graph, sess, feed_dict, networks):
+    """{network: the learning rate its Adam applies}, input 5 of its update ops (G's may wait
+    for batch norm's updates, which need a batch: feed_dict), the networks named by the first
+    part of their variables' names."""
+    return {network: sess.run({op.inputs[5] for op in graph.get_operations()
+                               if op.type == 'ResourceApplyAdam'
+                               and op.inputs[0].op.name.startswith(f'{network}/')}.pop(), feed_dict)
+            for network in networks}

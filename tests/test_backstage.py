@@ -8,11 +8,11 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
-from helpers import script_defaults
+from helpers import DCGAN, SCRIPT, script_defaults
 
 from backstage import pictures, results_folder, sampling, training_run
 from backstage.checkpoints import Checkpoints, check_same_run
-from configurator import ADDED_SETTINGS, InputError, run_settings
+from configurator import InputError, run_settings
 
 
 def test_results_dir_gets_its_folders(tmp_path):
@@ -188,19 +188,23 @@ def test_run_state_is_json_and_npz_never_a_pickle(variable_session, tmp_path):
     assert again.random() == rng.random()  # the noise goes on where it stopped
 
 
+@pytest.mark.parametrize('script, newer', [
+    (SCRIPT, ('d_lr_ratio', 'minibatch_stddev')),
+    (DCGAN, ('adam_beta1', 'keep_prob', 'label_smoothing', 'd_lr_ratio', 'minibatch_stddev',
+             'kernel_size', 'g_start', 'd_batch_norm', 'g_extra_layers', 'd_extra_layers'))])
 def test_a_run_saved_before_the_newest_settings_was_trained_without_them(variable_session,
-                                                                           tmp_path):
+                                                                           tmp_path, script, newer):
     sess, _ = variable_session
     checkpoints = Checkpoints(str(tmp_path))
-    defaults = script_defaults()
-    older = {name: value for name, value in run_settings(defaults).items()
-             if name not in ADDED_SETTINGS}
+    defaults = script_defaults(script)
+    older = {name: value for name, value in run_settings(defaults).items() if name not in newer}
+    if script == DCGAN:  # its one width, before G's and D's had their own
+        older['width'] = older.pop('g_width')
+        del older['d_width']
     checkpoints.save(sess, 1, {'epoch': 1, 'settings': older, 'fixed_z': np.zeros((25, 100))})
     saved = checkpoints.saved_settings()
-    assert (saved['d_lr_ratio'], saved['minibatch_stddev']) == (1.0, False)
-    assert {name: saved[name] for name in ADDED_SETTINGS} == \
-        {name: defaults[name] for name in ADDED_SETTINGS}  # the script's defaults
-    check_same_run(saved, defaults)
+    assert {name: saved[name] for name in newer} == {name: defaults[name] for name in newer}
+    check_same_run(saved, defaults)  # the defaults: the reference's, as those runs were
     with pytest.raises(InputError, match=r"trained with d_lr_ratio=1.0; this run asks for d_lr_ratio=2.0"):
         check_same_run(saved, dict(defaults, d_lr_ratio=2.0))
 

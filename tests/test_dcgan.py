@@ -12,6 +12,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 from helpers import (
     DCGAN,
+    adam_lrs,
     built_graph,
     run_in_process,
     run_script,
@@ -35,7 +36,7 @@ REFERENCE_KERNELS = {
 REFERENCE_NORMS = {'generator/bn1': 1024, 'generator/bn2': 512, 'generator/bn3': 256,
                    'generator/bn4': 128, 'discriminator/bn2': 256, 'discriminator/bn3': 512,
                    'discriminator/bn4': 1024}
-SMALL = ('--img_size=28', '--width=32')
+SMALL = ('--img_size=28', '--g_width=32', '--d_width=32')
 
 
 def shapes(ns, ending):
@@ -72,7 +73,7 @@ def test_the_reference_networks_at_64x64(tiny_mnist, tmp_path):
 
 @pytest.mark.parametrize('size, first, layers', [(28, 7, 2), (32, 4, 3), (48, 6, 3)])
 def test_other_sizes_start_from_the_side_the_halvings_reach(tiny_mnist, tmp_path, size, first, layers):
-    ns, graph = built_graph(tmp_path, f'--data_dir={tiny_mnist}', f'--img_size={size}', '--width=64')
+    ns, graph = built_graph(tmp_path, f'--data_dir={tiny_mnist}', f'--img_size={size}', '--g_width=64', '--d_width=64')
     with graph.as_default():
         kernels = shapes(ns, '_kernel')
         assert kernels['generator/conv1'] == (first, first, 64, 100)
@@ -134,6 +135,91 @@ def test_pictures_use_the_moving_statistics_and_training_the_batch(small):
     assert np.abs(trained - sampled[:5]).max() > 1e-3  # the batch's own statistics
 
 
+KIT = ('--g_width=32', '--d_width=16', '--kernel_size=5', '--g_start=dense', '--d_batch_norm=False',
+       '--minibatch_stddev=True', '--d_lr_ratio=2.0', '--label_smoothing=0.1', '--adam_beta1=0.9')
+
+
+@pytest.fixture(scope='module')
+def kit(tiny_mnist, tmp_path_factory):
+    """The 28x28 DCGAN with the recipe's kit and the convolutions' own settings (no dropout:
+    test_dropout_keeps_keep_prob_of_Ds_units has it), built and initialized; its globals."""
+    ns, graph = built_graph(tmp_path_factory.mktemp('r'), f'--data_dir={tiny_mnist}', '--img_size=28', *KIT)
+    with graph.as_default():
+        yield ns
+
+
+def test_the_kit_shapes_the_networks(kit):
+    kernels = shapes(kit, '_kernel')
+    assert kernels == {'generator/dense1': (100, 7 * 7 * 32), 'generator/conv2': (5, 5, 16, 32),
+                       'generator/conv_out': (5, 5, 1, 16), 'discriminator/conv1': (5, 5, 1, 8),
+                       'discriminator/conv2': (5, 5, 8, 16),
+                       'discriminator/conv_out': (7, 7, 16 + 1, 1)}  # D's 16 channels and the spread
+    assert not [name for name in shapes(kit, '_gamma') if name.startswith('discriminator/')]
+    assert sorted(shapes(kit, '_gamma')) == ['generator/bn1', 'generator/bn2']  # G keeps its own
+
+
+@pytest.mark.parametrize('step, prefix', [('D_optim', 'discriminator/'), ('G_optim', 'generator/')])
+def test_with_the_kit_a_step_changes_its_own_network_only(kit, step, prefix):
+    trainable = kit['T_vars']
+    before = kit['sess'].run(trainable)
+    kit['sess'].run(kit[step], feed(kit, seed=1))
+    changed = {v.name for v, b, a in zip(trainable, before, kit['sess'].run(trainable))
+               if not np.array_equal(b, a)}
+    assert changed == {v.name for v in trainable if v.name.startswith(prefix)}
+
+
+def test_d_lr_ratio_and_adam_beta1_reach_the_optimizers(kit):
+    graph = kit['sess'].graph
+    lrs = adam_lrs(graph, kit['sess'], feed(kit), ('discriminator', 'generator'))
+    assert lrs == pytest.approx({'discriminator': 0.0004, 'generator': 0.0002})
+    beta1s = [op.inputs[6].op.get_attr('value').float_val[0] for op in graph.get_operations()
+              if op.type == 'ResourceApplyAdam']
+    assert beta1s == pytest.approx([0.9] * len(beta1s)) and len(beta1s) == len(kit['T_vars'])
+
+
+def test_label_smoothing_is_one_sided(kit):
+    real, fake = np.full((100, 1, 1, 1), 2.0), np.full((100, 1, 1, 1), -1.0)
+    d_loss, g_loss = kit['sess'].run([kit['D_loss'], kit['G_loss']],
+                                     {kit['D_real_logits']: real, kit['D_fake_logits']: fake})
+
+    def cross_entropy(logit, label):
+        return -(label * np.log(1 / (1 + np.exp(-logit))) + (1 - label) * np.log(1 / (1 + np.exp(logit))))
+    assert d_loss == pytest.approx(cross_entropy(2.0, 0.9) + cross_entropy(-1.0, 0.0), rel=1e-5)
+    assert g_loss == pytest.approx(cross_entropy(-1.0, 1.0), rel=1e-5)  # G's target stays 1
+
+
+def test_minibatch_stddev_lets_D_see_the_rest_of_its_group_of_4(kit):
+    one = np.random.default_rng(0).uniform(-1, 1, (1, 28, 28, 1))
+    others = np.random.default_rng(1).uniform(-1, 1, (99, 28, 28, 1))
+
+    def D_of_first_image(ns, rest):
+        """D's logit for `one` among 99 copies of itself, and with `rest` after it."""
+        alone = ns['sess'].run(ns['D_real_logits'], {ns['x']: np.repeat(one, 100, 0), ns['isTrain']: True})
+        mixed = ns['sess'].run(ns['D_real_logits'], {ns['x']: np.concatenate([one, rest]), ns['isTrain']: True})
+        return alone[0, 0, 0, 0], mixed[0, 0, 0, 0]
+    alone, among_others = D_of_first_image(kit, others)
+    assert alone != pytest.approx(among_others, abs=1e-5)
+    alone, among_others = D_of_first_image(kit, np.concatenate([np.repeat(one, 3, 0), others[3:]]))
+    assert alone == pytest.approx(among_others, abs=1e-5)  # only images 1-3 are in its group
+
+
+def test_dropout_keeps_keep_prob_of_Ds_units(tiny_mnist, tmp_path):
+    ns, graph = built_graph(tmp_path, f'--data_dir={tiny_mnist}', *SMALL, '--keep_prob=0.7')
+    with graph.as_default():
+        masks = [op.inputs[0] for op in graph.get_operations()
+                 if op.type == 'SelectV2' and op.name.startswith('discriminator/dropout')]
+        assert len(masks) == 2  # D_real's two hidden layers; D_fake's are in its own scope
+        kept = ns['sess'].run(masks, feed(ns))
+        assert [m.mean() for m in kept] == pytest.approx([0.7, 0.7], abs=0.01)
+        twice = [ns['sess'].run(ns['D_real_logits'], feed(ns)) for _ in range(2)]
+        assert not np.array_equal(*twice)  # a new mask each step
+    ns['sess'].close()
+    ns, graph = built_graph(tmp_path, f'--data_dir={tiny_mnist}', *SMALL)
+    with graph.as_default():
+        assert not [op for op in graph.get_operations() if 'dropout' in op.name]  # the reference's D
+    ns['sess'].close()
+
+
 def test_ema_decay_pictures_come_from_the_average(tiny_mnist, tmp_path):
     ns, graph = built_graph(tmp_path, f'--data_dir={tiny_mnist}', *SMALL, '--ema_decay=0.99')
     with graph.as_default():
@@ -146,13 +232,17 @@ def test_ema_decay_pictures_come_from_the_average(tiny_mnist, tmp_path):
 
 def test_settings_are_the_reference(tiny_mnist):
     defaults = script_defaults(DCGAN)
-    assert [defaults[n] for n in ('batch_size', 'lr', 'train_epoch', 'img_size', 'width')] == \
-        [100, 0.0002, 20, 64, 1024]
+    assert [defaults[n] for n in ('batch_size', 'lr', 'train_epoch', 'img_size', 'g_width', 'd_width',
+                                  'kernel_size', 'g_start', 'd_batch_norm', 'adam_beta1', 'keep_prob',
+                                  'd_lr_ratio', 'label_smoothing', 'minibatch_stddev')] == \
+        [100, 0.0002, 20, 64, 1024, 1024, 4, 'conv', True, 0.5, 1.0, 1.0, 0.0, False]
 
 
 @pytest.mark.parametrize('arg, message', [
     ('--img_size=27', r'--img_size=27 is out of range: it must be an even number from 28 to 128'),
-    ('--width=8', r'--width=8 is out of range: it must be at least 16'),
+    ('--g_width=8', r'--g_width=8 is out of range: it must be at least 16'),
+    ('--minibatch_stddev=maybe', r'--minibatch_stddev=maybe is not of type bool'),
+    ('--g_start=linear', r"--g_start='linear' is out of range: it must be 'conv' \(the reference's\) or 'dense'"),
     ('--img_size=true', r'--img_size=true is not of type int'),
 ])
 def test_bad_sizes_are_refused(tiny_mnist, tmp_path, arg, message):
@@ -183,33 +273,34 @@ def run(*args):
 def test_a_run_trains_resumes_samples_and_evaluates(tiny_mnist, tmp_path):
     r = str(tmp_path)
     common = (f'--data_dir={tiny_mnist}', f'--results_dir={r}')
-    first = run(*common, '--img_size=28', '--width=16', '--train_epoch=2', '--eval_every=1', '--eval_samples=1000')
+    first = run(*common, '--img_size=28', '--g_width=16', '--d_width=16', '--train_epoch=2', '--eval_every=1', '--eval_samples=1000')
     assert first.returncode == 0, first.stderr[-2000:]
     assert '[2/2] - ptime' in first.stdout and 'classifier score' in first.stdout
     assert sorted(os.listdir(os.path.join(r, 'Fixed_results'))) == ['MNIST_DCGAN_1.png', 'MNIST_DCGAN_2.png']
     assert not os.path.exists(os.path.join(r, 'Random_results'))  # the DCGAN reference saved none
     grid = iio.imread(os.path.join(r, 'Fixed_results', 'MNIST_DCGAN_2.png'))
     assert grid.shape[:2] == (500, 500) and grid.std() > 0
-    for name in ('MNIST_DCGAN_train_hist.png', 'MNIST_DCGAN_quality.png', 'generation_animation.gif'):
+    for name in ('MNIST_DCGAN_train_hist.png', 'MNIST_DCGAN_quality.png', 'MNIST_DCGAN_generation_animation.gif'):
         assert os.path.getsize(os.path.join(r, name)) > 0, name
-    assert len(iio.imread(os.path.join(r, 'generation_animation.gif'), index=None)) == 2
-    with open(os.path.join(r, 'train_hist.pkl'), 'rb') as f:
+    assert not {'train_hist.pkl', 'generation_animation.gif'} & set(os.listdir(r))  # the reference's names
+    assert len(iio.imread(os.path.join(r, 'MNIST_DCGAN_generation_animation.gif'), index=None)) == 2
+    with open(os.path.join(r, 'MNIST_DCGAN_train_hist.pkl'), 'rb') as f:
         hist = pickle.load(f)
     assert len(hist['D_losses']) == 2 and [s['epoch'] for s in hist['scores']] == [1, 2]
 
-    again = run(*common, '--img_size=28', '--width=16', '--train_epoch=3', '--eval_every=0', '--eval_samples=0')
+    again = run(*common, '--img_size=28', '--g_width=16', '--d_width=16', '--train_epoch=3', '--eval_every=0', '--eval_samples=0')
     assert again.returncode == 0, again.stderr[-2000:]
     assert 'resuming from epoch 2 of 3' in again.stdout and '[3/3]' in again.stdout
     assert len(os.listdir(os.path.join(r, 'Fixed_results'))) == 3
 
     with ThreadPoolExecutor(3) as pool:  # at once: each spends most of its time starting TF
         sampled, evaluated, refused = pool.map(lambda args: run(*common, *args), [
-            ['--sample=30'], ['--evaluate=1000'], ['--sample=5', '--width=32']])
-    assert sampled.returncode == 0, sampled.stderr[-2000:]  # img_size and width: the saved run's
+            ['--sample=30'], ['--evaluate=1000'], ['--sample=5', '--g_width=32']])
+    assert sampled.returncode == 0, sampled.stderr[-2000:]  # img_size and widths: the saved run's
     samples = np.load(os.path.join(r, 'samples.npy'))
     assert samples.shape == (30, 28, 28, 1) and samples.dtype == np.float32
     assert -1 <= samples.min() < samples.max() <= 1
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert 'epoch 3, 1000 samples: classifier score' in evaluated.stdout
-    assert refused.returncode == 2 and 'holds a run trained with width=16' in refused.stderr
+    assert refused.returncode == 2 and 'holds a run trained with g_width=16' in refused.stderr
     assert 'dcgan_mnist.py: error: ' in refused.stderr.splitlines()[-1]

@@ -4,7 +4,7 @@ probability, the knobs, the batches, and seeding."""
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
-from helpers import run_in_process, script_defaults, variables_read_by
+from helpers import adam_lrs, run_in_process, script_defaults, variables_read_by
 
 import input_data
 
@@ -103,16 +103,6 @@ def adam_beta1s(graph):
     values = {op.name.split('/')[0]: op.inputs[6].op.get_attr('value').float_val[0]
               for op in graph.get_operations() if op.type == 'ResourceApplyAdam'}
     return [values[name] for name in sorted(values)]
-
-
-def adam_lrs(ns, graph, sess):
-    """The learning rate each network's Adam applies: input 5 of its update ops (G's waits for
-    batch norm's updates, which need a batch)."""
-    return {network: sess.run({op.inputs[5] for op in graph.get_operations()
-                               if op.type == 'ResourceApplyAdam'
-                               and op.inputs[0].op.name.startswith(f'{network}/')}.pop(),
-                              feed(ns, n=50))
-            for network in ('D', 'G')}
 
 
 def test_defaults_are_the_reference(script):
@@ -235,8 +225,10 @@ def test_lr_falls_over_the_last_epochs(better):
 
 
 def test_d_lr_ratio_scales_only_Ds_learning_rate(better, script, session):
-    assert adam_lrs(*better) == pytest.approx({'D': 0.0004, 'G': 0.0002})
-    assert adam_lrs(*script, session) == pytest.approx({'D': 0.0002, 'G': 0.0002})
+    (ns, graph, sess), (reference, reference_graph) = better, script
+    assert adam_lrs(graph, sess, feed(ns, n=50), ('D', 'G')) == pytest.approx({'D': 0.0004, 'G': 0.0002})
+    assert adam_lrs(reference_graph, session, feed(reference, n=50), ('D', 'G')) == \
+        pytest.approx({'D': 0.0002, 'G': 0.0002})
 
 
 def test_minibatch_stddev_lets_D_see_the_rest_of_its_group_of_4(better, script, session):
