@@ -46,6 +46,8 @@ def keras_ms_per_iteration(s):
     def dropped():
         return [layers.Dropout(1 - s['keep_prob'])] if s['keep_prob'] < 1 else []
     G = [keras.Input((1, 1, 100))]
+    if s['g_dense_units']:
+        G += [layers.Dense(s['g_dense_units']), *normalized_lrelu()]
     G += [layers.Conv2DTranspose(s['g_width'], first)] if s['g_start'] == 'conv' else \
         [layers.Flatten(), layers.Dense(first * first * s['g_width']), layers.Reshape((first, first, s['g_width']))]
     G += normalized_lrelu()
@@ -61,8 +63,12 @@ def keras_ms_per_iteration(s):
               *normalized_lrelu(s['d_batch_norm']), *dropped()]
     for _ in range(s['d_extra_layers']):
         D += [layers.Conv2D(s['d_width'], k, 1, 'same'), *normalized_lrelu(s['d_batch_norm']), *dropped()]
+    if s['d_dense_units']:
+        D += [layers.Flatten(), layers.Dense(s['d_dense_units']), *normalized_lrelu(s['d_batch_norm']),
+              *dropped()]
     D += [layers.Lambda(with_minibatch_spread)] if s['minibatch_stddev'] else []
-    D = keras.Sequential(D + [layers.Conv2D(1, first)])
+    D += [layers.Dense(1), layers.Reshape((1, 1, 1))] if s['d_dense_units'] else [layers.Conv2D(1, first)]
+    D = keras.Sequential(D)
     D_adam = keras.optimizers.Adam(s['lr'] * s['d_lr_ratio'], beta_1=s['adam_beta1'])
     G_adam = keras.optimizers.Adam(s['lr'], beta_1=s['adam_beta1'])
 
@@ -152,7 +158,8 @@ def main():
     instead = ['--sample=1'] if iterations else SCORED  # --sample=1 in a new folder: the graph only
     ns = run_script(SCRIPT, [*args, f'--results_dir={results}', *instead])
     s = {name: ns[name] for name in ('img_size', 'g_width', 'd_width', 'kernel_size', 'g_start',
-                                     'd_batch_norm', 'g_extra_layers', 'd_extra_layers', 'keep_prob',
+                                     'd_batch_norm', 'g_extra_layers', 'd_extra_layers',
+                                     'g_dense_units', 'd_dense_units', 'keep_prob',
                                      'minibatch_stddev', 'lr', 'd_lr_ratio', 'adam_beta1',
                                      'batch_size', 'n_up', 'first')}
     if iterations:

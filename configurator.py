@@ -23,13 +23,14 @@ OUTPUT_SETTINGS = ('train_epoch', 'data_dir', 'data_url', 'results_dir', 'resume
 # Settings that shape the networks, in either story: --sample and --evaluate take them from the
 # saved run (network_settings).
 NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev', 'img_size', 'g_width',
-                    'd_width', 'kernel_size', 'g_start', 'd_batch_norm', 'g_extra_layers', 'd_extra_layers')
+                    'd_width', 'kernel_size', 'g_start', 'd_batch_norm', 'g_extra_layers', 'd_extra_layers',
+                    'g_dense_units', 'd_dense_units')
 # Settings newer than some saved runs, with the value those runs were trained with: the
 # reference's (adam_beta1, keep_prob and label_smoothing came to dcgan_mnist.py after its first
 # runs; gan_mnist.py's runs have always saved them).
 ADDED_SETTINGS = {'d_lr_ratio': 1.0, 'minibatch_stddev': False, 'adam_beta1': 0.5, 'keep_prob': 1.0,
                   'label_smoothing': 0.0, 'kernel_size': 4, 'g_start': 'conv', 'd_batch_norm': True,
-                  'g_extra_layers': 0, 'd_extra_layers': 0}
+                  'g_extra_layers': 0, 'd_extra_layers': 0, 'g_dense_units': 0, 'd_dense_units': 0}
 # Settings renamed since some runs were saved: old name, new names (the DCGAN's one width, now two).
 RENAMED_SETTINGS = {'width': ('g_width', 'd_width')}
 
@@ -75,6 +76,8 @@ RULES = {  # setting: (what a good value passes, given the settings; what the me
     'g_start': (lambda v, s: v in ('conv', 'dense'), "'conv' (the reference's) or 'dense'"),
     'g_extra_layers': (lambda v, s: 0 <= v <= 4, 'from 0 (the reference) to 4'),
     'd_extra_layers': (lambda v, s: 0 <= v <= 4, 'from 0 (the reference) to 4'),
+    'g_dense_units': (lambda v, s: v >= 0, 'at least 0 (0: none, the reference)'),
+    'd_dense_units': (lambda v, s: v >= 0, 'at least 0 (0: none, the reference)'),
     'data_url': (lambda v, s: re.fullmatch(r'[a-z][a-z0-9+.-]*://\S+', v),
                  'an address such as https://host/folder/'),
     'keep_checkpoints': (lambda v, s: v >= 1, 'at least 1'),

@@ -40,7 +40,9 @@ g_start = 'conv'      # G's first layer: 'conv', the reference's transposed conv
 d_batch_norm = True   # batch normalization in D's hidden layers after the first (the reference)
 g_extra_layers = 0    # stride-1 layers at G's smallest side, after its first (TensorFlow's tutorial: 1)
 d_extra_layers = 0    # stride-1 layers at D's smallest side, before its output layer
-# better samples (the fully connected recipe's kit); each is off by default (the reference)
+g_dense_units = 0     # > 0: a hidden dense layer of this many units takes z first (InfoGAN's G: 1024)
+d_dense_units = 0     # > 0: a hidden dense layer of this many units before D's output (InfoGAN's D)
+# better samples: the fully connected recipe's kit; each default is the reference's
 adam_beta1 = 0.5      # Adam's first-moment decay; 0.5 is the reference's
 keep_prob = 1.0       # D keeps this share of its hidden units (dropout); 1.0 keeps all (the reference)
 d_lr_ratio = 1.0      # D's learning rate is lr times this; > 1 lets D learn faster than G (TTUR)
@@ -104,11 +106,16 @@ def lrelu(x, th=0.2):
     return tf.maximum(th * x, x)
 
 
-def dense(x, units, name):  # g_start='dense': the 1x1x100 noise, flat, to first*first*g_width
+def dense(x, units, name):  # g_start='dense', g_dense_units, d_dense_units
     w = tf.get_variable(f'{name}_kernel', [x.get_shape()[-1], units],
                         initializer=tf.glorot_uniform_initializer())
     b = tf.get_variable(f'{name}_bias', [units], initializer=tf.zeros_initializer())
     return tf.matmul(x, w) + b
+
+
+def d_hidden(h, name, isTrain):  # D's hidden layers after its first: batch norm, leaky ReLU, dropout
+    h = lrelu(layers.batch_normalization(h, name, isTrain) if d_batch_norm else h, 0.2)
+    return dropout(h)
 
 
 def dropout(h):  # keep_prob < 1: D drops the rest of its units (D only runs in training steps)
@@ -119,12 +126,16 @@ def dropout(h):  # keep_prob < 1: D drops the rest of its units (D only runs in 
 def generator(x, isTrain=True, reuse=False):
     with tf.variable_scope('generator', reuse=reuse):
         # 1st hidden layer
+        if g_dense_units:  # z's features, each seeing all of z, before any image takes shape
+            x = dense(tf.reshape(x, [-1, 100]), g_dense_units, 'dense0')
+            x = tf.reshape(lrelu(layers.batch_normalization(x, 'bn0', isTrain), 0.2), [-1, 1, 1, g_dense_units])
         if g_start == 'conv':
             conv1 = conv2d_transpose(x, g_width, first, 1, 'valid', 'conv1')
         else:
-            conv1 = tf.reshape(dense(tf.reshape(x, [-1, 100]), first * first * g_width, 'dense1'),
+            conv1 = tf.reshape(dense(tf.reshape(x, [-1, x.get_shape()[-1]]), first * first * g_width, 'dense1'),
                                [-1, first, first, g_width])
         lrelu1 = lrelu(layers.batch_normalization(conv1, 'bn1', isTrain), 0.2)
+
         h = lrelu1
         for i in range(g_extra_layers):  # more depth before the image takes shape
             conv = conv2d_transpose(h, g_width, kernel_size, 1, 'same', f'extra{i + 1}')
@@ -153,15 +164,20 @@ def discriminator(x, isTrain=True, reuse=False):
         h = lrelu1
         for i in range(2, n_up + 1):
             conv = conv2d(h, d_width // 2 ** (n_up - i), kernel_size, 2, 'same', f'conv{i}')
-            h = dropout(lrelu(layers.batch_normalization(conv, f'bn{i}', isTrain) if d_batch_norm else conv, 0.2))
+            h = d_hidden(conv, f'bn{i}', isTrain)
         for i in range(d_extra_layers):
-            conv = conv2d(h, d_width, kernel_size, 1, 'same', f'extra{i + 1}')
-            h = dropout(lrelu(layers.batch_normalization(conv, f'extra_bn{i + 1}', isTrain) if d_batch_norm else conv, 0.2))
+            h = d_hidden(conv2d(h, d_width, kernel_size, 1, 'same', f'extra{i + 1}'), f'extra_bn{i + 1}', isTrain)
+        if d_dense_units:  # features of the whole image, each seeing every channel everywhere
+            h = dense(tf.reshape(h, [-1, first * first * h.get_shape()[-1]]), d_dense_units, 'dense')
+            h = d_hidden(h, 'dense_bn', isTrain)
         if minibatch_stddev:  # one more channel: the spread of each group of 4 images (Karras et al.)
             h = layers.with_minibatch_spread(h)
 
         # output layer
-        conv5 = conv2d(h, 1, first, 1, 'valid', 'conv_out')
+        if d_dense_units:
+            conv5 = tf.reshape(dense(h, 1, 'dense_out'), [-1, 1, 1, 1])
+        else:
+            conv5 = conv2d(h, 1, first, 1, 'valid', 'conv_out')
         o = tf.nn.sigmoid(conv5)
 
         return o, conv5

@@ -72,6 +72,8 @@ BAD_VALUES = {  # every setting of the two scripts: values they refuse (as typed
     'd_batch_norm': ['maybe', '0'],
     'g_extra_layers': ['-1', '5', '1.0'],
     'd_extra_layers': ['-1', '9'],
+    'g_dense_units': ['-1', '1.5'],
+    'd_dense_units': ['-1024', 'many'],
     'data_dir': ['', '  '],
     'data_url': ['', 'MNIST_data', 'http://'],
     'results_dir': ['', ' '],
