@@ -50,8 +50,8 @@ class TrainingRun:
 
     def __init__(self, sess, G_sample, z, settings, n_images, model, prefix_all=False):
         """Check what only the data can tell, then make results_dir (deleting the run there when
-        settings['resume'] is False). model begins the file names (the reference's 'MNIST_GAN_'),
-        with prefix_all those of the history and the GIF too."""
+        settings['resume'] is False). model begins the file names (the reference's 'MNIST_GAN_');
+        with prefix_all, the history's and the GIF's too."""
         self.sess, self.G_scored, self.z = sess, sampling.scorable(G_sample), z  # what score() draws
         self.settings, self.model, self.prefix_all = settings, model, prefix_all
         self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
@@ -68,10 +68,8 @@ class TrainingRun:
         """The history and fixed noise of the run saved in results_dir, its weights restored and
         rng put back where it was; or the ones given, when there is no saved run. With
         settings['checkpoint'] an earlier kept epoch, the epochs after it are dropped first."""
-        which = self.settings['checkpoint']
-        run_state = self.checkpoints.restore(
-            self.sess, which, lambda saved: check_same_run(saved, self.settings)) \
-            if self.settings['resume'] else None
+        which, same_run = self.settings['checkpoint'], functools.partial(check_same_run, settings=self.settings)
+        run_state = self.checkpoints.restore(self.sess, which, same_run) if self.settings['resume'] else None
         if run_state is None and which != 'last':
             raise InputError(f"--checkpoint={which}: {self.checkpoints.dir}/ holds no checkpoint "
                              f"to go back to. Leave --checkpoint out to start a new run there.")

@@ -37,15 +37,19 @@ GAN = {
 # the DCGAN at 28x28, shuffled, with the weight average (0.999); widths G 64, D 64 unless said
 DCGAN_BASE = ['--img_size=28', '--shuffle=True', '--ema_decay=0.999']
 W64 = ['--g_width=64', '--d_width=64']
+EXTRA = ['--g_extra_layers=1', '--d_extra_layers=1', '--minibatch_stddev=True']
+DENSE = ['--g_dense_units=1024', '--d_dense_units=1024', '--minibatch_stddev=True']
+RECIPE_D = ['--d_batch_norm=False', '--keep_prob=0.8']  # the fully connected recipe's kind of D
 DCGAN = {
     'reference layout, widths 64': W64,
-    '+ a stride-1 layer at 7x7 in G and D, minibatch spread':
-        W64 + ['--g_extra_layers=1', '--d_extra_layers=1', '--minibatch_stddev=True'],
-    '+ a dense layer of 1024 in G and D, minibatch spread':
-        W64 + ['--g_dense_units=1024', '--d_dense_units=1024', '--minibatch_stddev=True'],
-    'the same, D keeping 80% without batch norm':
-        W64 + ['--g_dense_units=1024', '--d_dense_units=1024', '--minibatch_stddev=True',
-               '--keep_prob=0.8', '--d_batch_norm=False'],
+    '+ D keeping 70% without batch norm, minibatch spread, lr 0.0004':
+        W64 + ['--keep_prob=0.7', '--d_batch_norm=False', '--minibatch_stddev=True', '--lr=0.0004'],
+    '+ a stride-1 layer at 7x7 in G': W64 + ['--g_extra_layers=1'],
+    '+ a stride-1 layer at 7x7 in D': W64 + ['--d_extra_layers=1'],
+    '+ a stride-1 layer at 7x7 in G and D, minibatch spread': W64 + EXTRA,
+    'the same, D keeping 80% without batch norm, lr 0.0004': W64 + EXTRA + RECIPE_D + ['--lr=0.0004'],
+    '+ a dense layer of 1024 in G and D, minibatch spread (the preset)': W64 + DENSE,
+    'the same, D keeping 80% without batch norm': W64 + DENSE + RECIPE_D,
 }
 STORIES = {'gan': ('gan_mnist.py', GAN, [], 15, 5, '/tmp/screen'),
            'dcgan': ('dcgan_mnist.py', DCGAN, DCGAN_BASE, 6, 2, '/tmp/dcgan_screen')}
