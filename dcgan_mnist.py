@@ -16,12 +16,10 @@ import sys
 import time
 
 import numpy as np
-import tensorflow.compat.v1 as tf
 
 sys.dont_write_bytecode = True  # the folder stays as cloned: no __pycache__ for the modules below
 import configurator
 import input_data  # the reference: from tensorflow.examples.tutorials.mnist import input_data
-from backstage import layers, sampling, training_run
 
 # ---------------------------------------------------------------------------------------------
 # Settings: edit them here, or override any for one run: python dcgan_mnist.py --name=value
@@ -71,6 +69,11 @@ configurator.exit_briefly_on_input_errors()  # bad input: one line and exit stat
 defaults = {name: value for name, value in globals().items()
             if isinstance(value, (bool, int, float, str)) and not name.startswith('_')}
 settings = configurator.configure(sys.argv[1:], defaults)
+# TensorFlow only now, so that a bad setting is refused in one line, before its start-up notes
+import tensorflow.compat.v1 as tf
+
+from backstage import layers, sampling, training_run
+
 if settings['sample'] or settings['evaluate']:  # the network the saved run was trained with
     given = configurator.given_names(sys.argv[1:], defaults)
     settings = sampling.with_saved_network(settings, given)
