@@ -84,10 +84,11 @@ def shipped_classifier():
     try:
         with open(SHIPPED, 'rb') as f:
             data = f.read()
-        if hashlib.md5(data).hexdigest() == SHIPPED_MD5:
+        md5 = hashlib.md5(data).hexdigest()
+        if md5 == SHIPPED_MD5:
             with np.load(io.BytesIO(data), allow_pickle=False) as shipped:
                 return {name: shipped[name] for name in shipped.files}
-        problem = f'is damaged (md5 {hashlib.md5(data).hexdigest()}, not {SHIPPED_MD5})'
+        problem = f'is damaged (md5 {md5}, not {SHIPPED_MD5})'
     except OSError as e:
         problem = f'cannot be read ({e.strerror})'
     print(f'the scorer\'s classifier {SHIPPED} {problem}: scoring with one trained on this '
