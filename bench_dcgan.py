@@ -16,7 +16,6 @@ step ratio, then each whole run as its epochs and scorings would take, and last
 """
 import json
 import os
-import pickle
 import subprocess
 import sys
 import tempfile
@@ -121,16 +120,15 @@ def run_script(script, args):
     return namespace
 
 
-def whole_run(namespace, args, results):
-    """The epochs and scorings the run asked for by `args` would take, in seconds, from one
-    epoch and one scoring timed (their history in results), and a line saying how."""
+def whole_run(namespace, args):
+    """The epochs and scorings the run asked for by `args` would take, in seconds, from the one
+    epoch and one scoring the script just timed (its train_hist), and a line saying how."""
     import configurator
     planned = configurator.configure(args, namespace['defaults'])
     every, epochs = planned['eval_every'], planned['train_epoch']
     scorings = 0 if not planned['eval_samples'] else \
         (epochs // every if every else 0) + (0 if every and epochs % every == 0 else 1)
-    with open(os.path.join(results, namespace['run'].files.history_name), 'rb') as f:
-        hist = pickle.load(f)
+    hist = namespace['train_hist']
     epoch_s = hist['per_epoch_ptimes'][0]
     scoring_s = hist['total_ptime'][0] - epoch_s  # the scoring and the epoch's outputs
     seconds = epochs * epoch_s + scorings * scoring_s
@@ -145,7 +143,7 @@ def child(args):
         return
     results = tempfile.mkdtemp(prefix='recipe_benchmark_')
     namespace = run_script(RECIPE[0], [RECIPE[1], *SCORED, f'--results_dir={results}'])
-    print(json.dumps(whole_run(namespace, [RECIPE[1]], results)))
+    print(json.dumps(whole_run(namespace, [RECIPE[1]])))
 
 
 def main():
@@ -177,7 +175,7 @@ def main():
     print(f'ratio (script / tf.function): {script_ms / keras_ms:.3f}')
     if iterations:
         return
-    preset_s, preset_said = whole_run(ns, args, results)
+    preset_s, preset_said = whole_run(ns, args)
     recipe = subprocess.run([sys.executable, __file__, '--recipe'], capture_output=True, text=True, check=True)
     recipe_s, recipe_said = json.loads(recipe.stdout.splitlines()[-1])
     print(f'preset run ({" ".join(args) or "the defaults"}): {preset_said}')
