@@ -10,9 +10,10 @@ samples: ms per D step and G step; with --iterations=N, a bare loop of N iterati
 instead, for sizes whose epoch takes an hour); the same networks written with Keras layers and
 two tf.function steps (D, then G, each one GradientTape), in a process of its own (the script
 turns eager execution off for its whole process); and, unless --iterations is given, one epoch
-and one scoring of `python gan_mnist.py config/recipe.py`, in a process of its own. Prints the
-step ratio, then each whole run as its epochs and scorings would take, and last
-`preset run / recipe run: R`.
+and one scoring of `python gan_mnist.py config/recipe.py`, in a process of its own; then bare
+loops of the script's graph in float32 and in bfloat16, each built in a process of its own. Prints
+the step ratio, each whole run as its epochs and scorings would take, `preset run / recipe run: R`,
+and last `bfloat16 speed-up: X` (float32's ms per bare iteration / bfloat16's).
 """
 import json
 import os
@@ -22,6 +23,8 @@ import tempfile
 import time
 
 import numpy as np
+
+from backstage.layers import cpu_bfloat16_flags
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, 'dcgan_mnist.py')
@@ -137,9 +140,16 @@ def whole_run(namespace, args):
 
 
 def child(args):
-    """python bench_dcgan.py --keras SETTINGS | --recipe: what runs in a process of its own."""
+    """python bench_dcgan.py --keras SETTINGS | --recipe | --bare=PRECISION ITERATIONS ARGS: what
+    runs in a process of its own (a process holds one graph of the script)."""
     if args[0] == '--keras':
         print(keras_ms_per_iteration(json.loads(args[1])))
+        return
+    if args[0].startswith('--bare='):
+        precision, iterations, args = args[0].split('=', 1)[1], int(args[1]), args[2:]
+        results = tempfile.mkdtemp(prefix='dcgan_benchmark_')
+        ns = run_script(SCRIPT, [*args, f'--precision={precision}', f'--results_dir={results}', '--sample=1'])
+        print(bare_ms_per_iteration(ns, iterations))
         return
     results = tempfile.mkdtemp(prefix='recipe_benchmark_')
     namespace = run_script(RECIPE[0], [RECIPE[1], *SCORED, f'--results_dir={results}'])
@@ -147,7 +157,7 @@ def child(args):
 
 
 def main():
-    if sys.argv[1:2] in (['--keras'], ['--recipe']):
+    if sys.argv[1:2] in (['--keras'], ['--recipe']) or sys.argv[1].startswith('--bare='):
         child(sys.argv[1:])
         return
     args = [a for a in sys.argv[1:] if not a.startswith('--iterations=')]
@@ -173,14 +183,25 @@ def main():
     print(f'dcgan_mnist.py ({where}): {script_ms:.1f} ms/iteration')
     print(f'tf.function model of the same shapes: {keras_ms:.1f} ms/iteration')
     print(f'ratio (script / tf.function): {script_ms / keras_ms:.3f}')
-    if iterations:
-        return
-    preset_s, preset_said = whole_run(ns, args)
-    recipe = subprocess.run([sys.executable, __file__, '--recipe'], capture_output=True, text=True, check=True)
-    recipe_s, recipe_said = json.loads(recipe.stdout.splitlines()[-1])
-    print(f'preset run ({" ".join(args) or "the defaults"}): {preset_said}')
-    print(f'recipe run (config/recipe.py): {recipe_said}')
-    print(f'preset run / recipe run: {preset_s / recipe_s:.2f}')
+    if not iterations:
+        preset_s, preset_said = whole_run(ns, args)
+        recipe = subprocess.run([sys.executable, __file__, '--recipe'], capture_output=True, text=True, check=True)
+        recipe_s, recipe_said = json.loads(recipe.stdout.splitlines()[-1])
+        print(f'preset run ({" ".join(args) or "the defaults"}): {preset_said}')
+        print(f'recipe run (config/recipe.py): {recipe_said}')
+        print(f'preset run / recipe run: {preset_s / recipe_s:.2f}')
+    float32_ms, bfloat16_ms = (bare_ms_in(precision, iterations or 50, args) for precision in ('float32', 'bfloat16'))
+    flags = ' '.join(cpu_bfloat16_flags() or []) or 'none'
+    print(f'bare loop in float32: {float32_ms:.1f} ms/iteration; in bfloat16: {bfloat16_ms:.1f} '
+          f'(bfloat16 flags of this CPU: {flags})')
+    print(f'bfloat16 speed-up: {float32_ms / bfloat16_ms:.2f}')
+
+
+def bare_ms_in(precision, iterations, args):
+    """ms per bare iteration of the script's graph (with `args`) in `precision`, in a process of its own."""
+    out = subprocess.run([sys.executable, __file__, f'--bare={precision}', str(iterations), *args],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
 
 
 def bare_ms_per_iteration(ns, iterations):
@@ -192,7 +213,8 @@ def bare_ms_per_iteration(ns, iterations):
     def iteration():
         sess.run([ns['D_loss'], ns['D_optim']], {x: x_, z: rng.standard_normal((batch, 1, 1, 100)), isTrain: True})
         sess.run([ns['G_loss'], ns['G_optim']], {z: rng.standard_normal((batch, 1, 1, 100)), x: x_, isTrain: True})
-    iteration()
+    for _ in range(min(iterations, 3)):  # warming up
+        iteration()
     began = time.perf_counter()
     for _ in range(iterations):
         iteration()

@@ -15,11 +15,12 @@ import sys
 
 from input_data import DataError
 
-# Settings that do not change what is trained; every other setting of a story defines its run:
-# a saved run is resumed only with the same values (run_settings).
+# Settings that do not change what is trained (precision: the same networks and checkpoints, in
+# other arithmetic); every other setting of a story defines its run: a saved run is resumed only
+# with the same values (run_settings).
 OUTPUT_SETTINGS = ('train_epoch', 'data_dir', 'data_url', 'results_dir', 'resume',
                    'keep_checkpoints', 'summary_every', 'eval_samples', 'eval_every', 'sample',
-                   'evaluate', 'checkpoint')
+                   'evaluate', 'checkpoint', 'precision')
 # Settings that shape the networks, in either story: --sample and --evaluate take them from the
 # saved run (network_settings).
 NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev', 'img_size', 'g_width',
@@ -78,6 +79,7 @@ RULES = {  # setting: (what a good value passes, given the settings; what the me
     'd_extra_layers': (lambda v, s: 0 <= v <= 4, 'from 0 (the reference) to 4'),
     'g_dense_units': (lambda v, s: v >= 0, 'at least 0 (0: none, the reference)'),
     'd_dense_units': (lambda v, s: v >= 0, 'at least 0 (0: none, the reference)'),
+    'precision': (lambda v, s: v in ('float32', 'bfloat16'), "'float32' (the reference's) or 'bfloat16'"),
     'data_url': (lambda v, s: re.fullmatch(r'[a-z][a-z0-9+.-]*://\S+', v),
                  'an address such as https://host/folder/'),
     'keep_checkpoints': (lambda v, s: v >= 1, 'at least 1'),

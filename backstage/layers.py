@@ -1,8 +1,9 @@
 """What the story scripts add to their networks beyond the reference's layers: batch
 normalization TF1 style (tf.layers no longer builds under Keras 3, so its variables are made
-with get_variable, as the stories make their layers), the minibatch spread D can be given, and a
-moving average of G's weights."""
+with get_variable, as the stories make their layers), the minibatch spread D can be given, a
+moving average of G's weights, and matrix products and convolutions in bfloat16."""
 import contextlib
+import os
 
 import tensorflow.compat.v1 as tf
 
@@ -63,3 +64,39 @@ def reused_weights(ema=None):
         return var if average is None else average
     with tf.variable_scope(tf.get_variable_scope(), reuse=True, custom_getter=averaged):
         yield
+
+
+# CPU flags (Linux's /proc/cpuinfo) of bfloat16 arithmetic TensorFlow's oneDNN kernels use: Intel's
+# AMX (Sapphire Rapids and later), AVX512-BF16 (Cooper Lake; AMD Zen 4 and later), Arm's BF16
+BFLOAT16_FLAGS = ('amx_bf16', 'avx512_bf16', 'bf16')
+
+
+def computed_in(precision, op, x, w, *args):
+    """op(x, w, *args), a matrix product or a convolution, in `precision`: with 'bfloat16', x and
+    w are cast to bfloat16 and the result back to float32 (and their gradients the same way), so
+    that the variables, Adam's state, batch norm, the losses and the weight average stay float32,
+    and a checkpoint is the same in either precision. TensorFlow's grappler pass
+    auto_mixed_precision_onednn_bfloat16 would cast the element-wise work too, batch norm's
+    statistics included, with 164 casts in the DCGAN preset's D step against these 68."""
+    if precision == 'float32':
+        return op(x, w, *args)
+    return tf.cast(op(tf.cast(x, tf.bfloat16), tf.cast(w, tf.bfloat16), *args), tf.float32)
+
+
+def cpu_bfloat16_flags(cpuinfo='/proc/cpuinfo'):
+    """The CPU's bfloat16 flags among BFLOAT16_FLAGS, or None where there is no cpuinfo to read."""
+    if not os.path.exists(cpuinfo):
+        return None
+    with open(cpuinfo) as f:
+        flags = {word for line in f if line.startswith(('flags', 'Features')) for word in line.split()}
+    return sorted(flags.intersection(BFLOAT16_FLAGS))
+
+
+def say_if_slower(precision, cpuinfo='/proc/cpuinfo'):
+    """One line when bfloat16 is asked for on a CPU without bfloat16 instructions, where
+    TensorFlow emulates them, slower than float32; the run goes on."""
+    flags = cpu_bfloat16_flags(cpuinfo) if precision == 'bfloat16' else ['float32']
+    if not flags:
+        where = "this CPU has none of" if flags == [] else "this system cannot tell whether its CPU has"
+        print(f"precision='bfloat16': {where} the bfloat16 instructions ({', '.join(BFLOAT16_FLAGS)} "
+              f"in /proc/cpuinfo), so bfloat16 runs slower here than float32; training goes on.")

@@ -85,6 +85,7 @@ BAD_VALUES = {  # every setting of the two scripts: values they refuse (as typed
     'sample': ['-1', '2.5'],
     'evaluate': ['-1', '2', '999'],
     'checkpoint': ['', '0', '-1', 'first', '1.5'],
+    'precision': ['', 'fp8', 'bf16', 'float16', 'Float32'],
 }
 
 

@@ -1,0 +1,102 @@
+"""precision='bfloat16' in both stories: the matrix products (and the DCGAN's convolutions) in
+bfloat16, everything else in float32, the same variables and checkpoints as in float32 (a run
+trained in one precision resumes in the other), and one line on a CPU without bfloat16."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+from helpers import DCGAN, SCRIPT, built_graph, run_script
+
+from backstage import layers
+
+PRODUCTS = ('MatMul', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter')
+NETWORKS = {  # small networks of each story; the DCGAN's with its dense layers too
+    SCRIPT: (),
+    DCGAN: ('--img_size=28', '--g_width=16', '--d_width=16', '--g_dense_units=32', '--d_dense_units=32'),
+}
+
+
+def feed(ns, seed=0):
+    rng = np.random.default_rng(seed)
+    if 'isTrain' in ns:
+        return {ns['x']: rng.uniform(-1, 1, (100, 28, 28, 1)), ns['z']: rng.standard_normal((100, 1, 1, 100)),
+                ns['isTrain']: True}
+    return {ns['x']: rng.uniform(-1, 1, (100, 784)), ns['z']: rng.standard_normal((100, 100)),
+            ns['drop_out']: 1.0}
+
+
+@pytest.mark.parametrize('script', NETWORKS)
+def test_bfloat16_computes_the_products_only_and_saves_the_same_variables(tiny_mnist, tmp_path, script):
+    built = {}
+    for precision in ('float32', 'bfloat16'):
+        ns, graph = built_graph(tmp_path / precision, f'--data_dir={tiny_mnist}', f'--precision={precision}',
+                                *NETWORKS[script], script=script)
+        with graph.as_default():
+            variables = {v.op.name: (v.dtype.base_dtype, v.shape.as_list()) for v in tf.global_variables()}
+            products = {op.get_attr('T') for op in graph.get_operations() if op.type in PRODUCTS}
+            built[precision] = ns, graph, variables, products
+    (ns32, graph32, variables32, products32), (ns16, graph16, variables16, products16) = built.values()
+    assert variables16 == variables32  # names, float32, shapes: one checkpoint fits both
+    assert {dtype for dtype, _ in variables16.values()} == {tf.float32}
+    assert products32 == {tf.float32} and products16 == {tf.bfloat16}
+    assert ns16['D_loss'].dtype == ns16['G_loss'].dtype == ns16['G_sample'].dtype == tf.float32
+
+    # the float32 graph's weights in the bfloat16 one, through a checkpoint: the same images and
+    # losses, to bfloat16's 8 bits of mantissa, and not to float32's 24
+    path = str(tmp_path / 'weights')
+    with graph32.as_default():
+        tf.train.Saver().save(ns32['sess'], path)
+        images32, *losses32 = ns32['sess'].run([ns32['G_z'], ns32['D_loss'], ns32['G_loss']], feed(ns32))
+    with graph16.as_default():
+        tf.train.Saver().restore(ns16['sess'], path)
+        images16, *losses16 = ns16['sess'].run([ns16['G_z'], ns16['D_loss'], ns16['G_loss']], feed(ns16))
+    error = np.abs(images16 - images32).max() / np.abs(images32).max()
+    assert 1e-4 < error < 0.05, error
+    np.testing.assert_allclose(losses16, losses32, rtol=0.01)
+
+
+@pytest.mark.parametrize('script', NETWORKS)
+def test_a_bfloat16_run_resumes_in_float32(tiny_mnist, tmp_path, script):
+    common = (f'--data_dir={tiny_mnist}', f'--results_dir={tmp_path}', *NETWORKS[script], '--eval_samples=0')
+    first = run_script(*common, '--train_epoch=1', '--precision=bfloat16', script=script)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert '[1/1] - ptime' in first.stdout
+    again = run_script(*common, '--train_epoch=2', '--precision=float32', script=script)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert 'resuming from epoch 1 of 2' in again.stdout and '[2/2] - ptime' in again.stdout
+
+
+CPUINFO = {  # /proc/cpuinfo's flags (x86) or Features (Arm) lines
+    'sapphire rapids': 'flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n',
+    'zen 4': 'flags\t\t: fpu avx2 avx512f avx512_bf16\n',
+    'graviton 3': 'Features\t: fp asimd sve bf16 i8mm\n',
+    'skylake': 'flags\t\t: fpu avx2 avx512f avx512bw\n',
+    'zen 3': 'flags\t\t: fpu avx2 fma\n',
+}
+
+
+@pytest.mark.parametrize('cpu, flags', [('sapphire rapids', ['amx_bf16', 'avx512_bf16']),
+                                        ('zen 4', ['avx512_bf16']), ('graviton 3', ['bf16']),
+                                        ('skylake', []), ('zen 3', [])])
+def test_a_cpu_without_bfloat16_is_told_in_one_line(tmp_path, capsys, cpu, flags):
+    cpuinfo = tmp_path / 'cpuinfo'
+    cpuinfo.write_text('processor\t: 0\n' + CPUINFO[cpu] + 'processor\t: 1\n' + CPUINFO[cpu])
+    assert layers.cpu_bfloat16_flags(str(cpuinfo)) == flags
+    layers.say_if_slower('bfloat16', str(cpuinfo))
+    said = capsys.readouterr().out
+    if flags:
+        assert said == ''
+    else:
+        assert said.count('\n') == 1 and 'has none of the bfloat16 instructions' in said
+        assert 'slower here than float32; training goes on' in said
+    layers.say_if_slower('float32', str(cpuinfo))
+    assert capsys.readouterr().out == ''
+
+
+def test_a_system_without_cpuinfo_is_told_it_cannot_tell(tmp_path, capsys):
+    missing = str(tmp_path / 'cpuinfo')
+    assert layers.cpu_bfloat16_flags(missing) is None and not os.path.exists(missing)
+    layers.say_if_slower('bfloat16', missing)
+    said = capsys.readouterr().out
+    assert said.count('\n') == 1 and 'cannot tell whether its CPU has the bfloat16 instructions' in said
