@@ -50,6 +50,7 @@ DCGAN = {
     'the same, D keeping 80% without batch norm, lr 0.0004': W64 + EXTRA + RECIPE_D + ['--lr=0.0004'],
     '+ a dense layer of 1024 in G and D, minibatch spread (the preset)': W64 + DENSE,
     'the same, D keeping 80% without batch norm': W64 + DENSE + RECIPE_D,
+    'the preset, lr 0.0004': W64 + DENSE + ['--lr=0.0004'],
 }
 STORIES = {'gan': ('gan_mnist.py', GAN, [], 15, 5, '/tmp/screen'),
            'dcgan': ('dcgan_mnist.py', DCGAN, DCGAN_BASE, 6, 2, '/tmp/dcgan_screen')}
