@@ -3,10 +3,11 @@ DCGAN's behind its section.
 
     python experiments/seeds.py [OUT=/tmp/recipe] [SEED ...]    # seeds 0, 1 and 2 by default
     python experiments/seeds.py config/dcgan_cpu.py [OUT=/tmp/dcgan_cpu] [SEED ...]
+    python experiments/seeds.py config/dcgan_cpu.py /tmp/dcgan_bf16 0 1 --precision=bfloat16
 
 Runs `python gan_mnist.py config/recipe.py` (or the preset given: one named dcgan* runs with
 dcgan_mnist.py) for each seed, two runs at a time, in OUT/seed-N (a run already there is resumed,
-a finished one not trained again), then prints a Markdown table of every scoring (score,
+a finished one not trained again; any --name=value goes to every run), then prints a Markdown table of every scoring (score,
 distance, smallest and largest digit share) and, per seed, the median of its last three
 scorings, its minutes of training and seconds per epoch.
 """
@@ -21,17 +22,18 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(script, preset, seed, out):
+def run(script, preset, overrides, seed, out):
     folder = os.path.join(out, f'seed-{seed}')
     with open(f'{folder}.log', 'a') as log:
-        subprocess.run([sys.executable, script, preset, f'--seed={seed}', f'--results_dir={folder}'],
+        subprocess.run([sys.executable, script, preset, *overrides, f'--seed={seed}', f'--results_dir={folder}'],
                        check=True, stdout=log, stderr=log)
     with open(glob.glob(os.path.join(folder, '*train_hist.pkl'))[0], 'rb') as f:
         return pickle.load(f)
 
 
 def main():
-    args = sys.argv[1:]
+    args = [arg for arg in sys.argv[1:] if not arg.startswith('--')]
+    overrides = [arg for arg in sys.argv[1:] if arg.startswith('--')]
     preset = os.path.abspath(args.pop(0)) if args[:1] and args[0].endswith('.py') else \
         os.path.join(ROOT, 'config', 'recipe.py')
     name = os.path.basename(preset)[:-3]
@@ -40,7 +42,7 @@ def main():
     seeds = [int(seed) for seed in args[1:]] or [0, 1, 2]
     os.makedirs(out, exist_ok=True)
     with ThreadPoolExecutor(2) as pool:
-        hists = dict(zip(seeds, pool.map(lambda seed: run(script, preset, seed, out), seeds)))
+        hists = dict(zip(seeds, pool.map(lambda seed: run(script, preset, overrides, seed, out), seeds)))
     print('| epoch | ' + ' | '.join(f'seed {seed}: score | distance | digit shares' for seed in seeds)
           + ' |')
     print('|---:|' + '---:|---:|---|' * len(seeds))
