@@ -8,14 +8,13 @@ seconds from start to the first training step; ms per iteration of the script's 
 and one G step, with its progress bar, summaries and noise; its second epoch, once TensorFlow has
 warmed up) and of a bare loop of the same graph with no outputs, and their ratio; seconds of
 per-epoch output work; ms per bare iteration for 1 and 2 intra-op and inter-op threads; peak
-memory; last, the bare loop in float32 and in bfloat16, each graph built in a process of its own,
-and `bfloat16 speed-up: X` (float32's ms / bfloat16's).
+memory; last, the bare loop in float32 and in bfloat16, taking turns, and `bfloat16 speed-up: X`
+(float32's ms / bfloat16's).
 """
 import os
 import pickle
 import resource
 import runpy
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ start = time.perf_counter()  # before the imports: they are part of the start-up
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from backstage import layers
+from bench_dcgan import print_bfloat16_speed_up
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'gan_mnist.py')
 
@@ -47,32 +46,8 @@ def session(intra=0, inter=0):
     return tf.Session(config=config)
 
 
-def bare_ms_in(precision, args):
-    """ms per bare iteration of the script's graph (with `args`) in `precision`, in a process of
-    its own: `python bench.py --bare=PRECISION ARGS` prints it."""
-    out = subprocess.run([sys.executable, __file__, f'--bare={precision}', *args],
-                         capture_output=True, text=True, check=True)
-    return float(out.stdout.split()[-1])
-
-
-def child(precision, args):
-    """The script's graph built in `precision` (a --sample in an empty folder stops once it is
-    built), and the ms of a bare iteration of it, printed."""
-    from bench_dcgan import run_script
-    script = run_script(SCRIPT, [*args, f'--precision={precision}', '--sample=1',
-                                 f'--results_dir={tempfile.mkdtemp(prefix="gan_benchmark_")}'])
-    rng = np.random.default_rng(0)
-    with session() as sess:
-        sess.run(tf.global_variables_initializer())
-        bare_loop(sess, script, 20, rng)  # warming up
-        print(bare_loop(sess, script, 300, rng))
-
-
 def main():
     args = sys.argv[1:]
-    if args[:1] and args[0].startswith('--bare='):
-        child(args[0].split('=', 1)[1], args[1:])
-        return
     results = tempfile.mkdtemp(prefix='gan_benchmark_')
     sys.argv = [SCRIPT, *args, f'--results_dir={results}', '--train_epoch=2', '--eval_samples=0',
                 '--eval_every=0']
@@ -106,11 +81,7 @@ def main():
         label = 'default' if intra == 0 else f'intra {intra}, inter {inter}'
         print(f'threads {label}: {ms:.2f} ms/iteration')
     print(f'peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB')
-    float32_ms, bfloat16_ms = bare_ms_in('float32', args), bare_ms_in('bfloat16', args)
-    flags = ' '.join(layers.cpu_bfloat16_flags() or []) or 'none'
-    print(f'bare loop in float32: {float32_ms:.2f} ms/iteration; in bfloat16: {bfloat16_ms:.2f} '
-          f'(bfloat16 flags of this CPU: {flags})')
-    print(f'bfloat16 speed-up: {float32_ms / bfloat16_ms:.2f}')
+    print_bfloat16_speed_up(SCRIPT, args, lambda namespace, n: bare_loop(namespace['sess'], namespace, n, rng), 300)
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ instead, for sizes whose epoch takes an hour); the same networks written with Ke
 two tf.function steps (D, then G, each one GradientTape), in a process of its own (the script
 turns eager execution off for its whole process); and, unless --iterations is given, one epoch
 and one scoring of `python gan_mnist.py config/recipe.py`, in a process of its own; then bare
-loops of the script's graph in float32 and in bfloat16, each built in a process of its own. Prints
+loops of the script's graph in float32 and in bfloat16, taking turns. Prints
 the step ratio, each whole run as its epochs and scorings would take, `preset run / recipe run: R`,
 and last `bfloat16 speed-up: X` (float32's ms per bare iteration / bfloat16's).
 """
@@ -140,16 +140,9 @@ def whole_run(namespace, args):
 
 
 def child(args):
-    """python bench_dcgan.py --keras SETTINGS | --recipe | --bare=PRECISION ITERATIONS ARGS: what
-    runs in a process of its own (a process holds one graph of the script)."""
+    """python bench_dcgan.py --keras SETTINGS | --recipe: what runs in a process of its own."""
     if args[0] == '--keras':
         print(keras_ms_per_iteration(json.loads(args[1])))
-        return
-    if args[0].startswith('--bare='):
-        precision, iterations, args = args[0].split('=', 1)[1], int(args[1]), args[2:]
-        results = tempfile.mkdtemp(prefix='dcgan_benchmark_')
-        ns = run_script(SCRIPT, [*args, f'--precision={precision}', f'--results_dir={results}', '--sample=1'])
-        print(bare_ms_per_iteration(ns, iterations))
         return
     results = tempfile.mkdtemp(prefix='recipe_benchmark_')
     namespace = run_script(RECIPE[0], [RECIPE[1], *SCORED, f'--results_dir={results}'])
@@ -157,7 +150,7 @@ def child(args):
 
 
 def main():
-    if sys.argv[1:2] in (['--keras'], ['--recipe']) or sys.argv[1].startswith('--bare='):
+    if sys.argv[1:2] in (['--keras'], ['--recipe']):
         child(sys.argv[1:])
         return
     args = [a for a in sys.argv[1:] if not a.startswith('--iterations=')]
@@ -190,18 +183,29 @@ def main():
         print(f'preset run ({" ".join(args) or "the defaults"}): {preset_said}')
         print(f'recipe run (config/recipe.py): {recipe_said}')
         print(f'preset run / recipe run: {preset_s / recipe_s:.2f}')
-    float32_ms, bfloat16_ms = (bare_ms_in(precision, iterations or 50, args) for precision in ('float32', 'bfloat16'))
+    print_bfloat16_speed_up(SCRIPT, args, bare_ms_per_iteration, iterations or 50)
+
+
+def print_bfloat16_speed_up(script, args, bare_ms, iterations, rounds=3):
+    """Build the script's graph (with `args`) in float32 and in bfloat16, each in a graph of its
+    own in this process, time bare_ms(namespace, iterations) of each in turn, `rounds` times, and
+    print the fastest round of each and their ratio: taking turns and the fastest round, because a
+    VM's speed drifts by 15% within minutes (the same loop measured 148 and 167 ms)."""
+    import tensorflow.compat.v1 as tf
+    built = {}
+    for precision in ('float32', 'bfloat16'):
+        with tf.Graph().as_default():
+            built[precision] = run_script(script, [*args, f'--precision={precision}', '--sample=1',
+                                                   f'--results_dir={tempfile.mkdtemp(prefix="bfloat16_")}'])
+    rounds_ms = {precision: [] for precision in built}
+    for _ in range(rounds):
+        for precision, namespace in built.items():
+            rounds_ms[precision].append(bare_ms(namespace, iterations))
+    ms = {precision: min(times) for precision, times in rounds_ms.items()}
     flags = ' '.join(cpu_bfloat16_flags() or []) or 'none'
-    print(f'bare loop in float32: {float32_ms:.1f} ms/iteration; in bfloat16: {bfloat16_ms:.1f} '
-          f'(bfloat16 flags of this CPU: {flags})')
-    print(f'bfloat16 speed-up: {float32_ms / bfloat16_ms:.2f}')
-
-
-def bare_ms_in(precision, iterations, args):
-    """ms per bare iteration of the script's graph (with `args`) in `precision`, in a process of its own."""
-    out = subprocess.run([sys.executable, __file__, f'--bare={precision}', str(iterations), *args],
-                         capture_output=True, text=True, check=True)
-    return float(out.stdout.split()[-1])
+    print(f"bare loop, fastest of {rounds} rounds taken in turn: float32 {ms['float32']:.1f} ms/iteration, "
+          f"bfloat16 {ms['bfloat16']:.1f} (bfloat16 flags of this CPU: {flags})")
+    print(f"bfloat16 speed-up: {ms['float32'] / ms['bfloat16']:.2f}")
 
 
 def bare_ms_per_iteration(ns, iterations):
