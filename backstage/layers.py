@@ -4,6 +4,7 @@ with get_variable, as the stories make their layers), the minibatch spread D can
 moving average of G's weights, and matrix products and convolutions in bfloat16."""
 import contextlib
 import os
+import weakref
 
 import tensorflow.compat.v1 as tf
 
@@ -80,7 +81,19 @@ def computed_in(precision, op, x, w, *args):
     statistics included, with 164 casts in the DCGAN preset's D step against these 68."""
     if precision == 'float32':
         return op(x, w, *args)
-    return tf.cast(op(tf.cast(x, tf.bfloat16), tf.cast(w, tf.bfloat16), *args), tf.float32)
+    return tf.cast(op(tf.cast(x, tf.bfloat16), in_bfloat16(w), *args), tf.float32)
+
+
+_BFLOAT16_WEIGHTS = weakref.WeakKeyDictionary()  # graph: {variable's name: its bfloat16 cast}
+
+
+def in_bfloat16(w):
+    """w cast to bfloat16 once a graph, the cast shared by every use of w (D_real's and D_fake's
+    layers share their weights): the casts were the bfloat16 step's largest cost."""
+    casts = _BFLOAT16_WEIGHTS.setdefault(w.graph, {})
+    if w.name not in casts:
+        casts[w.name] = tf.cast(w, tf.bfloat16)
+    return casts[w.name]
 
 
 def cpu_bfloat16_flags(cpuinfo='/proc/cpuinfo'):
