@@ -56,14 +56,13 @@ class TrainingRun:
         self.settings, self.model, self.prefix_all = settings, model, prefix_all
         self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
         check_against_data(settings, n_images)
-        layers.say_if_slower(settings['precision'])
+        layers.say_if_slower(settings['precision'])  # bfloat16 on a CPU without it
         self.n_batches = n_images // settings['batch_size']
         results_folder.prepare(self.results_dir)
         self.lock = results_folder.lock(self.results_dir)  # held until the process ends
         if not settings['resume']:
             results_folder.clear_run(self.results_dir, model)
-        self.checkpoints = Checkpoints(os.path.join(self.results_dir, 'checkpoints'),
-                                       settings['keep_checkpoints'])
+        self.checkpoints = Checkpoints(os.path.join(self.results_dir, 'checkpoints'), settings['keep_checkpoints'])
 
     def resume(self, train_hist, fixed_z_, rng):
         """The history and fixed noise of the run saved in results_dir, its weights restored and
