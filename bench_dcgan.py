@@ -190,7 +190,7 @@ def print_bfloat16_speed_up(script, args, bare_ms, iterations, rounds=3):
     """Build the script's graph (with `args`) in float32 and in bfloat16, each in a graph of its
     own in this process, time bare_ms(namespace, iterations) of each in turn, `rounds` times, and
     print the fastest round of each and their ratio: taking turns and the fastest round, because a
-    VM's speed drifts by 15% within minutes (the same loop measured 148 and 167 ms)."""
+    VM's speed drifts within minutes (the same loop measured 148 to 224 ms in an hour)."""
     import tensorflow.compat.v1 as tf
     built = {}
     for precision in ('float32', 'bfloat16'):
