@@ -78,7 +78,7 @@ def computed_in(precision, op, x, w, *args):
     that the variables, Adam's state, batch norm, the losses and the weight average stay float32,
     and a checkpoint is the same in either precision. TensorFlow's grappler pass
     auto_mixed_precision_onednn_bfloat16 would cast the element-wise work too, batch norm's
-    statistics included, with 164 casts in the DCGAN preset's D step against these 68."""
+    statistics included, with 164 casts in the DCGAN preset's D step against these 60."""
     if precision == 'float32':
         return op(x, w, *args)
     return tf.cast(op(tf.cast(x, tf.bfloat16), in_bfloat16(w), *args), tf.float32)
@@ -108,7 +108,9 @@ def cpu_bfloat16_flags(cpuinfo='/proc/cpuinfo'):
 def say_if_slower(precision, cpuinfo='/proc/cpuinfo'):
     """One line when bfloat16 is asked for on a CPU without bfloat16 instructions, where
     TensorFlow emulates them, slower than float32; the run goes on."""
-    flags = cpu_bfloat16_flags(cpuinfo) if precision == 'bfloat16' else ['float32']
+    if precision != 'bfloat16':
+        return
+    flags = cpu_bfloat16_flags(cpuinfo)
     if not flags:
         where = "this CPU has none of" if flags == [] else "this system cannot tell whether its CPU has"
         print(f"precision='bfloat16': {where} the bfloat16 instructions ({', '.join(BFLOAT16_FLAGS)} "

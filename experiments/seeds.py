@@ -7,9 +7,9 @@ DCGAN's behind its section.
 
 Runs `python gan_mnist.py config/recipe.py` (or the preset given: one named dcgan* runs with
 dcgan_mnist.py) for each seed, two runs at a time, in OUT/seed-N (a run already there is resumed,
-a finished one not trained again; any --name=value goes to every run), then prints a Markdown table of every scoring (score,
-distance, smallest and largest digit share) and, per seed, the median of its last three
-scorings, its minutes of training and seconds per epoch.
+a finished one not trained again; any --name=value goes to every run), then prints a Markdown
+table of every scoring (score, distance, smallest and largest digit share) and, per seed, the
+median of its last three scorings, its minutes of training and seconds per epoch.
 """
 import glob
 import os
