@@ -11,9 +11,9 @@ instead, for sizes whose epoch takes an hour); the same networks written with Ke
 two tf.function steps (D, then G, each one GradientTape), in a process of its own (the script
 turns eager execution off for its whole process); and, unless --iterations is given, one epoch
 and one scoring of `python gan_mnist.py config/recipe.py`, in a process of its own; then bare
-loops of the script's graph in float32 and in bfloat16, taking turns. Prints
+loops of the script's graph in float32 and in bfloat16, in short rounds taken in turn. Prints
 the step ratio, each whole run as its epochs and scorings would take, `preset run / recipe run: R`,
-and last `bfloat16 speed-up: X` (float32's ms per bare iteration / bfloat16's).
+and last `bfloat16 speed-up: X` (the median of the rounds' float32 ms / bfloat16 ms an iteration).
 """
 import json
 import os
@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from backstage.layers import cpu_bfloat16_flags
+from backstage.bfloat16 import cpu_bfloat16_flags
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, 'dcgan_mnist.py')
@@ -164,6 +164,7 @@ def main():
                                      'minibatch_stddev', 'lr', 'd_lr_ratio', 'adam_beta1',
                                      'batch_size', 'n_up', 'first')}
     if iterations:
+        bare_ms_per_iteration(ns, min(iterations, 3))  # warming up
         script_ms = bare_ms_per_iteration(ns, iterations)
     else:
         script_ms = ns['train_hist']['per_epoch_ptimes'][0] / (len(ns['train_set']) // s['batch_size']) * 1000
@@ -183,29 +184,32 @@ def main():
         print(f'preset run ({" ".join(args) or "the defaults"}): {preset_said}')
         print(f'recipe run (config/recipe.py): {recipe_said}')
         print(f'preset run / recipe run: {preset_s / recipe_s:.2f}')
-    print_bfloat16_speed_up(SCRIPT, args, bare_ms_per_iteration, iterations or 50)
+    print_bfloat16_speed_up(SCRIPT, args, bare_ms_per_iteration, iterations or 10, rounds=3 if iterations else 10)
 
 
-def print_bfloat16_speed_up(script, args, bare_ms, iterations, rounds=3):
+def print_bfloat16_speed_up(script, args, bare_ms, iterations, rounds=10):
     """Build the script's graph (with `args`) in float32 and in bfloat16, each in a graph of its
-    own in this process, time bare_ms(namespace, iterations) of each in turn, `rounds` times, and
-    print the fastest round of each and their ratio: taking turns and the fastest round, because a
-    VM's speed drifts within minutes (the same loop measured 148 to 224 ms in an hour)."""
+    own in this process, time bare_ms(namespace, iterations) of one then the other, `rounds`
+    times, and print the median of each and of the rounds' ratios: short rounds taken in turn,
+    because a VM's speed drifts within minutes (the same loop measured 133 to 224 ms in a day)."""
     import tensorflow.compat.v1 as tf
     built = {}
     for precision in ('float32', 'bfloat16'):
         with tf.Graph().as_default():
             built[precision] = run_script(script, [*args, f'--precision={precision}', '--sample=1',
                                                    f'--results_dir={tempfile.mkdtemp(prefix="bfloat16_")}'])
+    for namespace in built.values():
+        bare_ms(namespace, 3)  # warming up: grappler's rewrite, oneDNN's kernels
     rounds_ms = {precision: [] for precision in built}
     for _ in range(rounds):
         for precision, namespace in built.items():
             rounds_ms[precision].append(bare_ms(namespace, iterations))
-    ms = {precision: min(times) for precision, times in rounds_ms.items()}
+    ms = {precision: np.median(times) for precision, times in rounds_ms.items()}
+    speed_up = np.median(np.divide(rounds_ms['float32'], rounds_ms['bfloat16']))
     flags = ' '.join(cpu_bfloat16_flags() or []) or 'none'
-    print(f"bare loop, fastest of {rounds} rounds taken in turn: float32 {ms['float32']:.1f} ms/iteration, "
-          f"bfloat16 {ms['bfloat16']:.1f} (bfloat16 flags of this CPU: {flags})")
-    print(f"bfloat16 speed-up: {ms['float32'] / ms['bfloat16']:.2f}")
+    print(f"bare loop, median of {rounds} rounds of {iterations} iterations taken in turn: float32 "
+          f"{ms['float32']:.1f} ms/iteration, bfloat16 {ms['bfloat16']:.1f} (bfloat16 flags of this CPU: {flags})")
+    print(f"bfloat16 speed-up: {speed_up:.2f}")
 
 
 def bare_ms_per_iteration(ns, iterations):
@@ -217,8 +221,6 @@ def bare_ms_per_iteration(ns, iterations):
     def iteration():
         sess.run([ns['D_loss'], ns['D_optim']], {x: x_, z: rng.standard_normal((batch, 1, 1, 100)), isTrain: True})
         sess.run([ns['G_loss'], ns['G_optim']], {z: rng.standard_normal((batch, 1, 1, 100)), x: x_, isTrain: True})
-    for _ in range(min(iterations, 3)):  # warming up
-        iteration()
     began = time.perf_counter()
     for _ in range(iterations):
         iteration()

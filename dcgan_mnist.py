@@ -75,7 +75,7 @@ settings = configurator.configure(sys.argv[1:], defaults)
 # TensorFlow only now, so that a bad setting is refused in one line, before its start-up notes
 import tensorflow.compat.v1 as tf
 
-from backstage import layers, sampling, training_run
+from backstage import bfloat16, layers, sampling, training_run
 
 if settings['sample'] or settings['evaluate']:  # the network the saved run was trained with
     given = configurator.given_names(sys.argv[1:], defaults)
@@ -96,7 +96,7 @@ def conv2d(x, filters, kernel, stride, padding, name):
     w = tf.get_variable(f'{name}_kernel', [kernel, kernel, x.get_shape()[-1], filters],
                         initializer=tf.glorot_uniform_initializer())
     b = tf.get_variable(f'{name}_bias', [filters], initializer=tf.zeros_initializer())
-    return layers.computed_in(precision, tf.nn.conv2d, x, w, [1, stride, stride, 1], padding.upper()) + b
+    return tf.nn.conv2d(x, w, [1, stride, stride, 1], padding.upper()) + b
 
 
 def conv2d_transpose(x, filters, kernel, stride, padding, name):
@@ -105,8 +105,7 @@ def conv2d_transpose(x, filters, kernel, stride, padding, name):
     b = tf.get_variable(f'{name}_bias', [filters], initializer=tf.zeros_initializer())
     side = x.get_shape()[1] * stride if padding == 'same' else (x.get_shape()[1] - 1) * stride + kernel
     shape = tf.stack([tf.shape(x)[0], side, side, filters])
-    return layers.computed_in(precision, tf.nn.conv2d_transpose, x, w, shape, [1, stride, stride, 1],
-                              padding.upper()) + b
+    return tf.nn.conv2d_transpose(x, w, shape, [1, stride, stride, 1], padding.upper()) + b
 
 
 def lrelu(x, th=0.2):
@@ -117,7 +116,7 @@ def dense(x, units, name):  # g_start='dense', g_dense_units, d_dense_units
     w = tf.get_variable(f'{name}_kernel', [x.get_shape()[-1], units],
                         initializer=tf.glorot_uniform_initializer())
     b = tf.get_variable(f'{name}_bias', [units], initializer=tf.zeros_initializer())
-    return layers.computed_in(precision, tf.matmul, x, w) + b
+    return tf.matmul(x, w) + b
 
 
 def d_hidden(h, name, isTrain):  # D's hidden layers after its first: batch norm, leaky ReLU, dropout
@@ -234,7 +233,7 @@ with layers.reused_weights(ema):
     G_sample = generator(z, False, reuse=True)
 
 # open session and initialize all variables
-sess = tf.Session()  # the reference's InteractiveSession is meant for shells and notebooks
+sess = tf.Session(config=bfloat16.session_config(precision))  # the reference's InteractiveSession: for shells
 sess.run(tf.global_variables_initializer())
 
 if sample or evaluate:  # instead of training: use a checkpoint in results_dir (--checkpoint)

@@ -67,7 +67,7 @@ settings = configurator.configure(sys.argv[1:], defaults)
 # TensorFlow only now, so that a bad setting is refused in one line, before its start-up notes
 import tensorflow.compat.v1 as tf
 
-from backstage import layers, sampling, training_run
+from backstage import bfloat16, layers, sampling, training_run
 
 if settings['sample'] or settings['evaluate']:  # the network the saved run was trained with
     given = configurator.given_names(sys.argv[1:], defaults)
@@ -87,7 +87,7 @@ def dense(x, w_name, b_name, n_out):
     w = tf.get_variable(w_name, [x.get_shape()[1], n_out],
                         initializer=tf.truncated_normal_initializer(mean=0, stddev=0.02))
     b = tf.get_variable(b_name, [n_out], initializer=tf.constant_initializer(0.))
-    return layers.computed_in(precision, tf.matmul, x, w) + b
+    return bfloat16.computed_in(precision, tf.matmul, x, w) + b
 
 
 def hidden(h):

@@ -1,33 +1,39 @@
 """What the story scripts add to their networks beyond the reference's layers: batch
 normalization TF1 style (tf.layers no longer builds under Keras 3, so its variables are made
-with get_variable, as the stories make their layers), the minibatch spread D can be given, a
-moving average of G's weights, and matrix products and convolutions in bfloat16."""
+with get_variable, as the stories make their layers), the minibatch spread D can be given, and a
+moving average of G's weights."""
 import contextlib
-import os
-import weakref
 
 import tensorflow.compat.v1 as tf
 
 
 def batch_normalization(h, name, training):
     """h normalized over all but its last axis (the units, or a convolution's channels), as
-    tf.layers.batch_normalization did: with the batch's statistics when training, with their
-    moving averages (momentum 0.99, updated through UPDATE_OPS) when not. `training` is a Python
-    bool, or a bool tensor such as the DCGAN's isTrain placeholder, which picks at run time."""
+    tf.layers.batch_normalization did for the reference's convolutions, with TensorFlow's fused
+    kernel: with the batch's statistics when training, with their moving averages (momentum 0.99,
+    updated through UPDATE_OPS; the variance's the unbiased one, as the kernel gives it) when not.
+    The statistics are float32 whatever h is, so they stay float32 under bfloat16. `training` is a
+    Python bool, or a bool tensor such as the DCGAN's isTrain placeholder, which picks at run time."""
     shape, ones, zeros = [h.get_shape()[-1]], tf.ones_initializer(), tf.zeros_initializer()
     gamma = tf.get_variable(f'{name}_gamma', shape, initializer=ones)
     beta = tf.get_variable(f'{name}_beta', shape, initializer=zeros)
     moving_mean = tf.get_variable(f'{name}_mean', shape, initializer=zeros, trainable=False)
     moving_var = tf.get_variable(f'{name}_var', shape, initializer=ones, trainable=False)
+    images = h if len(h.get_shape()) == 4 else tf.reshape(h, [-1, 1, 1, shape[0]])  # what the kernel takes
+
+    def fused(is_training):  # the normalized h, and the moving averages updated when training
+        y, mean, var, *_ = tf.nn.fused_batch_norm(images, gamma, beta, moving_mean, moving_var, 1e-3,
+                                                   is_training=is_training,
+                                                   exponential_avg_factor=0.01 if is_training else 1.0)
+        return tf.reshape(y, [-1, *h.get_shape()[1:]]), mean, var
     if training is False:
-        return tf.nn.batch_normalization(h, moving_mean, moving_var, beta, gamma, 1e-3)
-    mean, var = tf.nn.moments(h, axes=list(range(len(h.get_shape()) - 1)))
-    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, moving_mean.assign_sub(0.01 * (moving_mean - mean)))
-    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, moving_var.assign_sub(0.01 * (moving_var - var)))
+        return fused(False)[0]
+    normalized, mean, var = fused(True)
+    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, moving_mean.assign(mean))
+    tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, moving_var.assign(var))
     if training is not True:  # a tensor: the batch's statistics or the moving ones, chosen per run
-        mean, var = tf.cond(training, lambda: (mean, var),
-                            lambda: (tf.identity(moving_mean), tf.identity(moving_var)))
-    return tf.nn.batch_normalization(h, mean, var, beta, gamma, 1e-3)
+        normalized = tf.cond(training, lambda: normalized, lambda: fused(False)[0])
+    return normalized
 
 
 def with_minibatch_spread(h, group_size=4):
@@ -65,53 +71,3 @@ def reused_weights(ema=None):
         return var if average is None else average
     with tf.variable_scope(tf.get_variable_scope(), reuse=True, custom_getter=averaged):
         yield
-
-
-# CPU flags (Linux's /proc/cpuinfo) of bfloat16 arithmetic TensorFlow's oneDNN kernels use: Intel's
-# AMX (Sapphire Rapids and later), AVX512-BF16 (Cooper Lake; AMD Zen 4 and later), Arm's BF16
-BFLOAT16_FLAGS = ('amx_bf16', 'avx512_bf16', 'bf16')
-
-
-def computed_in(precision, op, x, w, *args):
-    """op(x, w, *args), a matrix product or a convolution, in `precision`: with 'bfloat16', x and
-    w are cast to bfloat16 and the result back to float32 (and their gradients the same way), so
-    that the variables, Adam's state, batch norm, the losses and the weight average stay float32,
-    and a checkpoint is the same in either precision. TensorFlow's grappler pass
-    auto_mixed_precision_onednn_bfloat16 would cast the element-wise work too, batch norm's
-    statistics included, with 164 casts in the DCGAN preset's D step against these 60."""
-    if precision == 'float32':
-        return op(x, w, *args)
-    return tf.cast(op(tf.cast(x, tf.bfloat16), in_bfloat16(w), *args), tf.float32)
-
-
-_BFLOAT16_WEIGHTS = weakref.WeakKeyDictionary()  # graph: {variable's name: its bfloat16 cast}
-
-
-def in_bfloat16(w):
-    """w cast to bfloat16 once a graph, the cast shared by every use of w (D_real's and D_fake's
-    layers share their weights): the casts were the bfloat16 step's largest cost."""
-    casts = _BFLOAT16_WEIGHTS.setdefault(w.graph, {})
-    if w.name not in casts:
-        casts[w.name] = tf.cast(w, tf.bfloat16)
-    return casts[w.name]
-
-
-def cpu_bfloat16_flags(cpuinfo='/proc/cpuinfo'):
-    """The CPU's bfloat16 flags among BFLOAT16_FLAGS, or None where there is no cpuinfo to read."""
-    if not os.path.exists(cpuinfo):
-        return None
-    with open(cpuinfo) as f:
-        flags = {word for line in f if line.startswith(('flags', 'Features')) for word in line.split()}
-    return sorted(flags.intersection(BFLOAT16_FLAGS))
-
-
-def say_if_slower(precision, cpuinfo='/proc/cpuinfo'):
-    """One line when bfloat16 is asked for on a CPU without bfloat16 instructions, where
-    TensorFlow emulates them, slower than float32; the run goes on."""
-    if precision != 'bfloat16':
-        return
-    flags = cpu_bfloat16_flags(cpuinfo)
-    if not flags:
-        where = "this CPU has none of" if flags == [] else "this system cannot tell whether its CPU has"
-        print(f"precision='bfloat16': {where} the bfloat16 instructions ({', '.join(BFLOAT16_FLAGS)} "
-              f"in /proc/cpuinfo), so bfloat16 runs slower here than float32; training goes on.")

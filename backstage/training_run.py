@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tqdm import tqdm
 
-from backstage import layers, pictures, results_folder, sampling
+from backstage import bfloat16, pictures, results_folder, sampling
 from backstage.checkpoints import Checkpoints, check_same_run, epoch_of
 from backstage.files import write_failure
 from configurator import InputError, check_against_data, run_settings
@@ -56,7 +56,7 @@ class TrainingRun:
         self.settings, self.model, self.prefix_all = settings, model, prefix_all
         self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
         check_against_data(settings, n_images)
-        layers.say_if_slower(settings['precision'])  # bfloat16 on a CPU without it
+        bfloat16.say_if_slower(settings['precision'])  # bfloat16 on a CPU without it
         self.n_batches = n_images // settings['batch_size']
         results_folder.prepare(self.results_dir)
         self.lock = results_folder.lock(self.results_dir)  # held until the process ends

@@ -1,20 +1,37 @@
-"""precision='bfloat16' in both stories: the matrix products (and the DCGAN's convolutions) in
-bfloat16, everything else in float32, the same variables and checkpoints as in float32 (a run
-trained in one precision resumes in the other), and one line on a CPU without bfloat16."""
+"""precision='bfloat16' in both stories: the matrix products and convolutions in bfloat16 (cast in
+gan_mnist.py's graph; in the DCGAN's session by grappler's rewrite, which takes the element-wise
+work too), the variables and batch norm's statistics in float32, the same variables and checkpoints
+as in float32 (a run trained in one precision resumes in the other), and one line on a CPU
+without bfloat16."""
 import os
 
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 from helpers import DCGAN, SCRIPT, built_graph, run_script
+from tensorflow.python.util import _pywrap_util_port
 
-from backstage import layers
+from backstage import bfloat16
 
 PRODUCTS = ('MatMul', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter')
 NETWORKS = {  # small networks of each story; the DCGAN's with its dense layers too
     SCRIPT: (),
     DCGAN: ('--img_size=28', '--g_width=16', '--d_width=16', '--g_dense_units=32', '--d_dense_units=32'),
 }
+
+
+def run_ops(ns, fetches):
+    """{op type: its T types} of the ops the session ran for fetches, as grappler rewrote them."""
+    metadata, ran = tf.RunMetadata(), {}
+    ns['sess'].run(fetches, feed(ns), options=tf.RunOptions(output_partition_graphs=True), run_metadata=metadata)
+    for node in (node for graph in metadata.partition_graphs for node in graph.node):
+        if 'T' in node.attr:
+            ran.setdefault(node.op, set()).add(tf.as_dtype(node.attr['T'].type))
+    return ran
+
+
+def types_of(ran, kinds):  # the T types of the ran ops whose type names one of kinds (_MklMatMul: MatMul)
+    return set().union(*(types for op, types in ran.items() if any(kind in op for kind in kinds)))
 
 
 def feed(ns, seed=0):
@@ -27,19 +44,19 @@ def feed(ns, seed=0):
 
 
 @pytest.mark.parametrize('script', NETWORKS)
-def test_bfloat16_computes_the_products_only_and_saves_the_same_variables(tiny_mnist, tmp_path, script):
+def test_bfloat16_computes_the_products_in_bfloat16_and_saves_the_same_variables(tiny_mnist, tmp_path, script):
+    if script == DCGAN and not _pywrap_util_port.IsMklEnabled():
+        pytest.skip("TensorFlow's oneDNN kernels are off: the DCGAN's bfloat16 rewrite does not run")
     built = {}
     for precision in ('float32', 'bfloat16'):
         ns, graph = built_graph(tmp_path / precision, f'--data_dir={tiny_mnist}', f'--precision={precision}',
                                 *NETWORKS[script], script=script)
         with graph.as_default():
             variables = {v.op.name: (v.dtype.base_dtype, v.shape.as_list()) for v in tf.global_variables()}
-            products = {op.get_attr('T') for op in graph.get_operations() if op.type in PRODUCTS}
-            built[precision] = ns, graph, variables, products
-    (ns32, graph32, variables32, products32), (ns16, graph16, variables16, products16) = built.values()
+            built[precision] = ns, graph, variables
+    (ns32, graph32, variables32), (ns16, graph16, variables16) = built.values()
     assert variables16 == variables32  # names, float32, shapes: one checkpoint fits both
     assert {dtype for dtype, _ in variables16.values()} == {tf.float32}
-    assert products32 == {tf.float32} and products16 == {tf.bfloat16}
     assert ns16['D_loss'].dtype == ns16['G_loss'].dtype == ns16['G_sample'].dtype == tf.float32
 
     # the float32 graph's weights in the bfloat16 one, through a checkpoint: the same images and
@@ -55,6 +72,28 @@ def test_bfloat16_computes_the_products_only_and_saves_the_same_variables(tiny_m
     assert 1e-4 < error < 0.05, error
     np.testing.assert_allclose(losses16, losses32, rtol=0.01)
 
+    # what the sessions ran for a D step and a G step: every product and its gradients in bfloat16
+    # or in float32, as asked; the DCGAN's batch norms in bfloat16, their statistics in float32
+    (d_step32, g_step32), (d_step16, g_step16) = ((run_ops(ns, [ns['D_loss'], ns['D_optim']]),
+                                                   run_ops(ns, [ns['G_loss'], ns['G_optim']])) for ns in (ns32, ns16))
+    assert types_of(d_step32, PRODUCTS) == types_of(g_step32, PRODUCTS) == {tf.float32}
+    assert types_of(d_step16, PRODUCTS) == types_of(g_step16, PRODUCTS) == {tf.bfloat16}
+    assert types_of(d_step32, ['Cast']) == types_of(g_step32, ['Cast']) == set()
+    if script == DCGAN:
+        assert types_of(d_step16, ['FusedBatchNorm']) == {tf.bfloat16}  # forward and gradient
+        assert {tf.as_dtype(node.attr['U'].type) for node in batch_norms(ns16)} == {tf.float32}
+        assert tf.bfloat16 in types_of(d_step16, ['Maximum'])  # leaky ReLU: the element-wise work too
+    else:  # gan_mnist.py's dense layers cast their products only
+        assert types_of(d_step16, ['Relu', 'Maximum', 'Tanh', 'Sigmoid']) == {tf.float32}
+
+
+def batch_norms(ns):
+    """The fused batch norm nodes the session ran for a D step, as grappler rewrote them."""
+    metadata = tf.RunMetadata()
+    ns['sess'].run(ns['D_loss'], feed(ns), options=tf.RunOptions(output_partition_graphs=True),
+                   run_metadata=metadata)
+    return [node for graph in metadata.partition_graphs for node in graph.node if 'FusedBatchNorm' in node.op]
+
 
 @pytest.mark.parametrize('script', NETWORKS)
 def test_a_bfloat16_run_resumes_in_float32(tiny_mnist, tmp_path, script):
@@ -65,6 +104,17 @@ def test_a_bfloat16_run_resumes_in_float32(tiny_mnist, tmp_path, script):
     again = run_script(*common, '--train_epoch=2', '--precision=float32', script=script)
     assert again.returncode == 0, again.stderr[-2000:]
     assert 'resuming from epoch 1 of 2' in again.stdout and '[2/2] - ptime' in again.stdout
+
+
+def test_without_onednn_the_dcgan_says_its_bfloat16_runs_in_float32(tiny_mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv('TF_ENABLE_ONEDNN_OPTS', '0')
+    ran = run_script(f'--data_dir={tiny_mnist}', f'--results_dir={tmp_path}', *NETWORKS[DCGAN], '--eval_samples=0',
+                     '--train_epoch=1', '--precision=bfloat16', script=DCGAN)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    said = [line for line in ran.stdout.splitlines() if line.startswith("precision='bfloat16'")]
+    assert said == [("precision='bfloat16': TensorFlow's oneDNN kernels are off here (TF_ENABLE_ONEDNN_OPTS), "
+                     "and its bfloat16 rewrite with them, so this session computes in float32.")]
+    assert '[1/1] - ptime' in ran.stdout
 
 
 CPUINFO = {  # /proc/cpuinfo's flags (x86) or Features (Arm) lines
@@ -82,21 +132,21 @@ CPUINFO = {  # /proc/cpuinfo's flags (x86) or Features (Arm) lines
 def test_a_cpu_without_bfloat16_is_told_in_one_line(tmp_path, capsys, cpu, flags):
     cpuinfo = tmp_path / 'cpuinfo'
     cpuinfo.write_text('processor\t: 0\n' + CPUINFO[cpu] + 'processor\t: 1\n' + CPUINFO[cpu])
-    assert layers.cpu_bfloat16_flags(str(cpuinfo)) == flags
-    layers.say_if_slower('bfloat16', str(cpuinfo))
+    assert bfloat16.cpu_bfloat16_flags(str(cpuinfo)) == flags
+    bfloat16.say_if_slower('bfloat16', str(cpuinfo))
     said = capsys.readouterr().out
     if flags:
         assert said == ''
     else:
         assert said.count('\n') == 1 and 'has none of the bfloat16 instructions' in said
         assert 'slower here than float32; training goes on' in said
-    layers.say_if_slower('float32', str(cpuinfo))
+    bfloat16.say_if_slower('float32', str(cpuinfo))
     assert capsys.readouterr().out == ''
 
 
 def test_a_system_without_cpuinfo_is_told_it_cannot_tell(tmp_path, capsys):
     missing = str(tmp_path / 'cpuinfo')
-    assert layers.cpu_bfloat16_flags(missing) is None and not os.path.exists(missing)
-    layers.say_if_slower('bfloat16', missing)
+    assert bfloat16.cpu_bfloat16_flags(missing) is None and not os.path.exists(missing)
+    bfloat16.say_if_slower('bfloat16', missing)
     said = capsys.readouterr().out
     assert said.count('\n') == 1 and 'cannot tell whether its CPU has the bfloat16 instructions' in said
