@@ -9,5 +9,6 @@ import a story or read its globals: settings reach them as arguments.
     sampling.py        --sample and --evaluate, and the quality figures of a checkpoint
     mnist_score.py     the classifier score and Fréchet distance
     layers.py          batch normalization and the weight average, for either story's networks
+    bfloat16.py        the precision setting: the session's bfloat16 rewrite, or casts in a layer
     files.py           writing a file whole or not at all
 """

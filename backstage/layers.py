@@ -11,8 +11,8 @@ def batch_normalization(h, name, training):
     """h normalized over all but its last axis (the units, or a convolution's channels), as
     tf.layers.batch_normalization did for the reference's convolutions, with TensorFlow's fused
     kernel: with the batch's statistics when training, with their moving averages (momentum 0.99,
-    updated through UPDATE_OPS; the variance's the unbiased one, as the kernel gives it) when not.
-    The statistics are float32 whatever h is, so they stay float32 under bfloat16. `training` is a
+    updated through UPDATE_OPS; the kernel averages the batch's unbiased variance) when not. The
+    kernel keeps the statistics in float32 whatever h is, bfloat16 included. `training` is a
     Python bool, or a bool tensor such as the DCGAN's isTrain placeholder, which picks at run time."""
     shape, ones, zeros = [h.get_shape()[-1]], tf.ones_initializer(), tf.zeros_initializer()
     gamma = tf.get_variable(f'{name}_gamma', shape, initializer=ones)
