@@ -33,13 +33,13 @@ def session_config(precision):
     return config
 
 
-def computed_in(precision, op, x, w, *args):
-    """op(x, w, *args), a matrix product, in `precision`: with 'bfloat16', x and w are cast to
-    bfloat16 and the result back to float32 (and their gradients the same way), so that all
-    else stays float32."""
+def computed_in(precision, op, x, w):
+    """op(x, w), a matrix product, in `precision`: with 'bfloat16', x and w are cast to bfloat16
+    and the result back to float32 (and their gradients the same way), so that all else stays
+    float32."""
     if precision == 'float32':
-        return op(x, w, *args)
-    return tf.cast(op(tf.cast(x, tf.bfloat16), in_bfloat16(w), *args), tf.float32)
+        return op(x, w)
+    return tf.cast(op(tf.cast(x, tf.bfloat16), in_bfloat16(w)), tf.float32)
 
 
 _BFLOAT16_WEIGHTS = weakref.WeakKeyDictionary()  # graph: {variable's name: its bfloat16 cast}
