@@ -27,11 +27,12 @@ NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev'
                     'd_width', 'kernel_size', 'g_start', 'd_batch_norm', 'g_extra_layers', 'd_extra_layers',
                     'g_dense_units', 'd_dense_units')
 # Settings newer than some saved runs, with the value those runs were trained with: the
-# reference's (adam_beta1, keep_prob and label_smoothing came to dcgan_mnist.py after its first
-# runs; gan_mnist.py's runs have always saved them).
+# reference's (adam_beta1, keep_prob, label_smoothing and lr_decay_epochs came to dcgan_mnist.py
+# after its first runs; gan_mnist.py's runs have always saved them).
 ADDED_SETTINGS = {'d_lr_ratio': 1.0, 'minibatch_stddev': False, 'adam_beta1': 0.5, 'keep_prob': 1.0,
                   'label_smoothing': 0.0, 'kernel_size': 4, 'g_start': 'conv', 'd_batch_norm': True,
-                  'g_extra_layers': 0, 'd_extra_layers': 0, 'g_dense_units': 0, 'd_dense_units': 0}
+                  'g_extra_layers': 0, 'd_extra_layers': 0, 'g_dense_units': 0, 'd_dense_units': 0,
+                  'lr_decay_epochs': 0}
 # Settings renamed since some runs were saved: old name, new names (the DCGAN's one width, now two).
 RENAMED_SETTINGS = {'width': ('g_width', 'd_width')}
 

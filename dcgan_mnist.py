@@ -44,6 +44,7 @@ d_dense_units = 0     # > 0: a hidden dense layer of this many units before D's 
 adam_beta1 = 0.5      # Adam's first-moment decay; 0.5 is the reference's
 keep_prob = 1.0       # D keeps this share of its hidden units (dropout); 1.0 keeps all (the reference)
 d_lr_ratio = 1.0      # D's learning rate is lr times this; > 1 lets D learn faster than G (TTUR)
+lr_decay_epochs = 0   # > 0: lr falls linearly to 0 over the last this many epochs
 label_smoothing = 0.0  # > 0 (e.g. 0.1): one-sided, D's target for real images is 1 - this
 minibatch_stddev = False  # D's last layer also sees how much each group of 4 in its batch differs
 shuffle = False       # reshuffle the training images every epoch; the reference slices them in order
@@ -220,9 +221,10 @@ D_vars = [var for var in T_vars if var.name.startswith('discriminator')]
 G_vars = [var for var in T_vars if var.name.startswith('generator')]
 
 # optimizer for each network; each step also updates every batch norm's moving statistics
+lr_scale = tf.Variable(1.0, trainable=False, name='lr_scale') if lr_decay_epochs else 1.0
 with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
-    D_optim = tf.train.AdamOptimizer(lr * d_lr_ratio, beta1=adam_beta1).minimize(D_loss, var_list=D_vars)
-    G_optim = tf.train.AdamOptimizer(lr, beta1=adam_beta1).minimize(G_loss, var_list=G_vars)
+    D_optim = tf.train.AdamOptimizer(lr * lr_scale * d_lr_ratio, beta1=adam_beta1).minimize(D_loss, var_list=D_vars)
+    G_optim = tf.train.AdamOptimizer(lr * lr_scale, beta1=adam_beta1).minimize(G_loss, var_list=G_vars)
 
 # the generator the pictures, samples and scores come from: G_z with isTrain False, as the
 # reference's show_result fed it, and with ema_decay the moving average of its weights
@@ -268,6 +270,8 @@ for epoch in range(start_epoch, train_epoch):
     epoch_start_time = time.time()
     if shuffle:  # a new order every epoch; the reference slices the same order every time
         train_set = train_set[rng.permutation(len(train_set))]
+    if lr_decay_epochs:
+        lr_scale.load(min(1.0, (train_epoch - epoch) / lr_decay_epochs), sess)
     for iter in range(train_set.shape[0] // batch_size):
         # update discriminator
         x_ = train_set[iter*batch_size:(iter+1)*batch_size]

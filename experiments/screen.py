@@ -2,6 +2,7 @@
 
     python experiments/screen.py [EPOCHS=15] [OUT=/tmp/screen] [NAME ...]          # gan_mnist.py
     python experiments/screen.py dcgan [EPOCHS=6] [OUT=/tmp/dcgan_screen] [NAME ...]
+    python experiments/screen.py dcgan 8 /tmp/dcgan_screen --precision=bfloat16    # --name=value: every run
 
 Trains each setting of the story's table below (or the NAMEs given) for EPOCHS epochs with seeds 0
 and 1, two runs at a time on the shipped MNIST, scores 10,000 samples every few epochs (5 for
@@ -51,6 +52,14 @@ DCGAN = {
     '+ a dense layer of 1024 in G and D, minibatch spread (the preset)': W64 + DENSE,
     'the same, D keeping 80% without batch norm': W64 + DENSE + RECIPE_D,
     'the preset, lr 0.0004': W64 + DENSE + ['--lr=0.0004'],
+    'the preset, D without batch norm': W64 + DENSE + ['--d_batch_norm=False'],
+    'the preset, D without batch norm, lr 0.0004': W64 + DENSE + ['--d_batch_norm=False', '--lr=0.0004'],
+    'the preset, lr 0.0004, D keeping 80%': W64 + DENSE + ['--lr=0.0004', '--keep_prob=0.8'],
+    'the preset, lr 0.0004, a stride-1 layer at 7x7 in G and D':
+        W64 + DENSE + ['--lr=0.0004', '--g_extra_layers=1', '--d_extra_layers=1'],
+    'the preset, lr 0.0004, D widths 128': W64 + DENSE + ['--lr=0.0004', '--d_width=128'],
+    'the preset, lr 0.0004, G widths 128': W64 + DENSE + ['--lr=0.0004', '--g_width=128'],
+    'the preset, lr 0.0004, 5x5 kernels': W64 + DENSE + ['--lr=0.0004', '--kernel_size=5'],
 }
 STORIES = {'gan': ('gan_mnist.py', GAN, [], 15, 5, '/tmp/screen'),
            'dcgan': ('dcgan_mnist.py', DCGAN, DCGAN_BASE, 6, 2, '/tmp/dcgan_screen')}
@@ -74,7 +83,8 @@ def load(pattern):
 
 
 def main():
-    argv = sys.argv[1:]
+    every_run = [a for a in sys.argv[1:] if a.startswith('--')]  # settings given to every run
+    argv = [a for a in sys.argv[1:] if not a.startswith('--')]
     script, configs, base, epochs, every, out = STORIES[argv.pop(0) if argv[:1] == ['dcgan'] else 'gan']
     epochs = int(argv[0]) if argv else epochs
     out = argv[1] if len(argv) > 1 else out
@@ -83,7 +93,7 @@ def main():
     def job(name_seed):
         name, seed = name_seed
         folder = os.path.join(out, f"{name.replace(' ', '_').replace(',', '').replace('%', '')}-{seed}")
-        args = base + [a.format(third=epochs // 3) for a in configs[name]]
+        args = base + every_run + [a.format(third=epochs // 3) for a in configs[name]]
         return run(script, args, seed, epochs, every, folder)
     with ThreadPoolExecutor(2) as pool:
         results = dict(zip(jobs, pool.map(job, jobs)))

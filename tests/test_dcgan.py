@@ -136,7 +136,8 @@ def test_pictures_use_the_moving_statistics_and_training_the_batch(small):
 
 
 KIT = ('--g_width=32', '--d_width=16', '--kernel_size=5', '--g_start=dense', '--d_batch_norm=False',
-       '--minibatch_stddev=True', '--d_lr_ratio=2.0', '--label_smoothing=0.1', '--adam_beta1=0.9')
+       '--minibatch_stddev=True', '--d_lr_ratio=2.0', '--label_smoothing=0.1', '--adam_beta1=0.9',
+       '--lr_decay_epochs=10')
 
 
 @pytest.fixture(scope='module')
@@ -197,6 +198,15 @@ def test_d_lr_ratio_and_adam_beta1_reach_the_optimizers(kit):
     beta1s = [op.inputs[6].op.get_attr('value').float_val[0] for op in graph.get_operations()
               if op.type == 'ResourceApplyAdam']
     assert beta1s == pytest.approx([0.9] * len(beta1s)) and len(beta1s) == len(kit['T_vars'])
+
+
+def test_lr_decay_scales_both_learning_rates(kit):
+    kit['lr_scale'].load(0.25, kit['sess'])  # what the loop loads 2.5 epochs before the end of 10
+    try:
+        lrs = adam_lrs(kit['sess'].graph, kit['sess'], feed(kit), ('discriminator', 'generator'))
+    finally:
+        kit['lr_scale'].load(1.0, kit['sess'])
+    assert lrs == pytest.approx({'discriminator': 0.0001, 'generator': 0.00005})
 
 
 def test_label_smoothing_is_one_sided(kit):
@@ -295,7 +305,8 @@ def run(*args):
 def test_a_run_trains_resumes_samples_and_evaluates(tiny_mnist, tmp_path):
     r = str(tmp_path)
     common = (f'--data_dir={tiny_mnist}', f'--results_dir={r}')
-    first = run(*common, '--img_size=28', '--g_width=16', '--d_width=16', '--train_epoch=2', '--eval_every=1', '--eval_samples=1000')
+    network = ('--img_size=28', '--g_width=16', '--d_width=16', '--lr_decay_epochs=2')
+    first = run(*common, *network, '--train_epoch=2', '--eval_every=1', '--eval_samples=1000')
     assert first.returncode == 0, first.stderr[-2000:]
     assert '[2/2] - ptime' in first.stdout and 'classifier score' in first.stdout
     assert sorted(os.listdir(os.path.join(r, 'Fixed_results'))) == ['MNIST_DCGAN_1.png', 'MNIST_DCGAN_2.png']
@@ -309,8 +320,10 @@ def test_a_run_trains_resumes_samples_and_evaluates(tiny_mnist, tmp_path):
     with open(os.path.join(r, 'MNIST_DCGAN_train_hist.pkl'), 'rb') as f:
         hist = pickle.load(f)
     assert len(hist['D_losses']) == 2 and [s['epoch'] for s in hist['scores']] == [1, 2]
+    assert [tf.train.load_variable(os.path.join(r, 'checkpoints', f'gan-{epoch}'), 'lr_scale')
+            for epoch in (1, 2)] == [1.0, 0.5]  # lr falls over the last 2 epochs of 2
 
-    again = run(*common, '--img_size=28', '--g_width=16', '--d_width=16', '--train_epoch=3', '--eval_every=0', '--eval_samples=0')
+    again = run(*common, *network, '--train_epoch=3', '--eval_every=0', '--eval_samples=0')
     assert again.returncode == 0, again.stderr[-2000:]
     assert 'resuming from epoch 2 of 3' in again.stdout and '[3/3]' in again.stdout
     assert len(os.listdir(os.path.join(r, 'Fixed_results'))) == 3
