@@ -21,11 +21,12 @@ from input_data import DataError
 OUTPUT_SETTINGS = ('train_epoch', 'data_dir', 'data_url', 'results_dir', 'resume',
                    'keep_checkpoints', 'summary_every', 'eval_samples', 'eval_every', 'sample',
                    'evaluate', 'checkpoint', 'precision')
-# Settings that shape the networks, in either story: --sample and --evaluate take them from the
-# saved run (network_settings).
+# Settings that shape the networks or add variables to the graph (ema_decay's averages,
+# lr_decay_epochs' lr_scale), in either story: --sample and --evaluate take them from the saved
+# run (network_settings), so that its checkpoint restores.
 NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev', 'img_size', 'g_width',
                     'd_width', 'kernel_size', 'g_start', 'd_batch_norm', 'g_extra_layers', 'd_extra_layers',
-                    'g_dense_units', 'd_dense_units')
+                    'g_dense_units', 'd_dense_units', 'lr_decay_epochs')
 # Settings newer than some saved runs, with the value those runs were trained with: the
 # reference's (adam_beta1, keep_prob, label_smoothing and lr_decay_epochs came to dcgan_mnist.py
 # after its first runs; gan_mnist.py's runs have always saved them).

@@ -328,9 +328,10 @@ def test_a_run_trains_resumes_samples_and_evaluates(tiny_mnist, tmp_path):
     assert 'resuming from epoch 2 of 3' in again.stdout and '[3/3]' in again.stdout
     assert len(os.listdir(os.path.join(r, 'Fixed_results'))) == 3
 
-    with ThreadPoolExecutor(3) as pool:  # at once: each spends most of its time starting TF
-        sampled, evaluated, refused = pool.map(lambda args: run(*common, *args), [
-            ['--sample=30'], ['--evaluate=1000'], ['--sample=5', '--g_width=32']])
+    with ThreadPoolExecutor(4) as pool:  # at once: each spends most of its time starting TF
+        sampled, evaluated, refused, refused_decay = pool.map(lambda args: run(*common, *args), [
+            ['--sample=30'], ['--evaluate=1000'], ['--sample=5', '--g_width=32'],
+            ['--evaluate=1000', '--lr_decay_epochs=1']])
     assert sampled.returncode == 0, sampled.stderr[-2000:]  # img_size and widths: the saved run's
     samples = np.load(os.path.join(r, 'samples.npy'))
     assert samples.shape == (30, 28, 28, 1) and samples.dtype == np.float32
@@ -339,3 +340,5 @@ def test_a_run_trains_resumes_samples_and_evaluates(tiny_mnist, tmp_path):
     assert 'epoch 3, 1000 samples: classifier score' in evaluated.stdout
     assert refused.returncode == 2 and 'holds a run trained with g_width=16' in refused.stderr
     assert 'dcgan_mnist.py: error: ' in refused.stderr.splitlines()[-1]
+    # lr_decay_epochs decides whether the graph has lr_scale, so it is the saved run's too
+    assert refused_decay.returncode == 2 and 'holds a run trained with lr_decay_epochs=2' in refused_decay.stderr
