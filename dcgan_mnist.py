@@ -44,7 +44,7 @@ d_dense_units = 0     # > 0: a hidden dense layer of this many units before D's 
 adam_beta1 = 0.5      # Adam's first-moment decay; 0.5 is the reference's
 keep_prob = 1.0       # D keeps this share of its hidden units (dropout); 1.0 keeps all (the reference)
 d_lr_ratio = 1.0      # D's learning rate is lr times this; > 1 lets D learn faster than G (TTUR)
-lr_decay_epochs = 0   # > 0: lr falls linearly to 0 over the last this many epochs
+lr_decay_epochs = 0   # > 0: lr falls linearly to 0 over the last this many epochs (a shorter run: all of it)
 label_smoothing = 0.0  # > 0 (e.g. 0.1): one-sided, D's target for real images is 1 - this
 minibatch_stddev = False  # D's last layer also sees how much each group of 4 in its batch differs
 shuffle = False       # reshuffle the training images every epoch; the reference slices them in order
@@ -271,7 +271,7 @@ for epoch in range(start_epoch, train_epoch):
     if shuffle:  # a new order every epoch; the reference slices the same order every time
         train_set = train_set[rng.permutation(len(train_set))]
     if lr_decay_epochs:
-        lr_scale.load(min(1.0, (train_epoch - epoch) / lr_decay_epochs), sess)
+        lr_scale.load(min(1.0, (train_epoch - epoch) / min(lr_decay_epochs, train_epoch)), sess)
     for iter in range(train_set.shape[0] // batch_size):
         # update discriminator
         x_ = train_set[iter*batch_size:(iter+1)*batch_size]

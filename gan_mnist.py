@@ -37,7 +37,7 @@ seed = 0              # numpy noise, weight init and dropout; the reference seed
 # better samples; each is off by default (the reference)
 batch_norm = False    # batch normalization in G's hidden layers
 ema_decay = 0.0       # > 0 (e.g. 0.999): pictures, samples, scores from G's weights' moving average
-lr_decay_epochs = 0   # > 0: lr falls linearly to 0 over the last this many epochs
+lr_decay_epochs = 0   # > 0: lr falls linearly to 0 over the last this many epochs (a shorter run: all of it)
 label_smoothing = 0.0  # > 0 (e.g. 0.1): one-sided, D's target for real images is 1 - this
 d_lr_ratio = 1.0      # D's learning rate is lr times this; > 1 lets D learn faster than G (TTUR)
 minibatch_stddev = False  # D also sees how much the images of its batch differ (against collapse)
@@ -191,7 +191,7 @@ for epoch in range(start_epoch, train_epoch):
     if shuffle:  # a new order every epoch; the reference slices the same order every time
         train_set = train_set[rng.permutation(len(train_set))]
     if lr_decay_epochs:
-        lr_scale.load(min(1.0, (train_epoch - epoch) / lr_decay_epochs), sess)
+        lr_scale.load(min(1.0, (train_epoch - epoch) / min(lr_decay_epochs, train_epoch)), sess)
     for iter in range(train_set.shape[0] // batch_size):
         # update discriminator
         x_ = train_set[iter*batch_size:(iter+1)*batch_size]

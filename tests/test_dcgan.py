@@ -305,7 +305,7 @@ def run(*args):
 def test_a_run_trains_resumes_samples_and_evaluates(tiny_mnist, tmp_path):
     r = str(tmp_path)
     common = (f'--data_dir={tiny_mnist}', f'--results_dir={r}')
-    network = ('--img_size=28', '--g_width=16', '--d_width=16', '--lr_decay_epochs=2')
+    network = ('--img_size=28', '--g_width=16', '--d_width=16', '--lr_decay_epochs=6')
     first = run(*common, *network, '--train_epoch=2', '--eval_every=1', '--eval_samples=1000')
     assert first.returncode == 0, first.stderr[-2000:]
     assert '[2/2] - ptime' in first.stdout and 'classifier score' in first.stdout
@@ -321,12 +321,14 @@ def test_a_run_trains_resumes_samples_and_evaluates(tiny_mnist, tmp_path):
         hist = pickle.load(f)
     assert len(hist['D_losses']) == 2 and [s['epoch'] for s in hist['scores']] == [1, 2]
     assert [tf.train.load_variable(os.path.join(r, 'checkpoints', f'gan-{epoch}'), 'lr_scale')
-            for epoch in (1, 2)] == [1.0, 0.5]  # lr falls over the last 2 epochs of 2
+            for epoch in (1, 2)] == [1.0, 0.5]  # a decay over 6 epochs spans a run of 2
 
     again = run(*common, *network, '--train_epoch=3', '--eval_every=0', '--eval_samples=0')
     assert again.returncode == 0, again.stderr[-2000:]
     assert 'resuming from epoch 2 of 3' in again.stdout and '[3/3]' in again.stdout
     assert len(os.listdir(os.path.join(r, 'Fixed_results'))) == 3
+    lr_scale = tf.train.load_variable(os.path.join(r, 'checkpoints', 'gan-3'), 'lr_scale')
+    assert lr_scale == pytest.approx(1 / 3)  # the run is 3 epochs long now: the last third of it
 
     with ThreadPoolExecutor(4) as pool:  # at once: each spends most of its time starting TF
         sampled, evaluated, refused, refused_decay = pool.map(lambda args: run(*common, *args), [
@@ -341,4 +343,4 @@ def test_a_run_trains_resumes_samples_and_evaluates(tiny_mnist, tmp_path):
     assert refused.returncode == 2 and 'holds a run trained with g_width=16' in refused.stderr
     assert 'dcgan_mnist.py: error: ' in refused.stderr.splitlines()[-1]
     # lr_decay_epochs decides whether the graph has lr_scale, so it is the saved run's too
-    assert refused_decay.returncode == 2 and 'holds a run trained with lr_decay_epochs=2' in refused_decay.stderr
+    assert refused_decay.returncode == 2 and 'holds a run trained with lr_decay_epochs=6' in refused_decay.stderr
