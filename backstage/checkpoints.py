@@ -95,6 +95,7 @@ class Checkpoints:
                 run_state = self.run_state(epoch_of(path))
                 if check_settings:
                     check_settings(run_state['settings'])
+                self.check_fits(path)
                 self.saver.restore(sess, path)
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, tf.errors.OpError) as e:
                 print(f'checkpoint of epoch {epoch_of(path)} is damaged ({type(e).__name__}); '
@@ -108,6 +109,19 @@ class Checkpoints:
                              f"--resume=False to delete this run and start over, or with another "
                              f"--results_dir to keep it.")
         return None
+
+    def check_fits(self, path):
+        """Refuse a whole checkpoint that lacks variables of this graph, or holds them in other
+        shapes: saved by another version of the script or with other settings, not damaged, so
+        the advice is not to delete it."""
+        saved = dict(tf.train.list_variables(path))
+        unfit = [v.op.name for v in saved_variables() if saved.get(v.op.name) != v.shape.as_list()]
+        if unfit:
+            raise InputError(f"the checkpoint of epoch {epoch_of(path)} in {self.dir}/ does not hold "
+                             f"{', '.join(unfit[:3])}{', ...' if len(unfit) > 3 else ''} as this "
+                             f"script's graph has it (missing, or in another shape): it was saved by "
+                             f"another version of the script or with other settings, and is kept. "
+                             f"Use those, or another --results_dir.")
 
     def saved_settings(self, which='last'):
         """The settings of the run whose checkpoint `which` would be restored; None if none."""

@@ -99,6 +99,21 @@ def test_a_damaged_newest_checkpoint_falls_back(variable_session, tmp_path, caps
     assert 'checkpoint of epoch 2 is damaged' in capsys.readouterr().out
 
 
+@pytest.mark.parametrize('graph_has', [{'v': [3], 'w': [2]}, {'v': [4]}])
+def test_a_checkpoint_that_does_not_fit_the_graph_is_kept_not_called_damaged(
+        variable_session, tmp_path, capsys, graph_has):
+    sess, v = variable_session
+    save_epochs(sess, v, Checkpoints(str(tmp_path), keep=2), [1, 2])
+    with tf.Graph().as_default(), tf.Session() as other:
+        for name, shape in graph_has.items():
+            tf.get_variable(name, shape, initializer=tf.zeros_initializer())
+        with pytest.raises(InputError, match=rf"epoch 2 in .* does not hold {list(graph_has)[-1]} as "
+                                             r"this script's graph has it \(missing, or in another shape\)"):
+            Checkpoints(str(tmp_path), keep=2).restore(other)
+    assert 'damaged' not in capsys.readouterr().out
+    assert kept_files(tmp_path) == ['gan-1.index', 'gan-2.index', 'run-1.json', 'run-2.json']
+
+
 def test_no_checkpoint_is_none(variable_session, tmp_path):
     sess, _ = variable_session
     assert Checkpoints(str(tmp_path)).restore(sess) is None
