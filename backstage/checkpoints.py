@@ -20,6 +20,20 @@ def saved_variables():
     return [v for v in tf.global_variables() if v is not tf.train.get_global_step()]
 
 
+def check_fits(path):
+    """Refuse a whole checkpoint that lacks variables of this graph, or holds them in other
+    shapes: saved by another version of the script or with other settings, not damaged, so the
+    advice is not to delete it."""
+    saved = dict(tf.train.list_variables(path))
+    unfit = [v.op.name for v in saved_variables() if saved.get(v.op.name) != v.shape.as_list()]
+    if unfit:
+        raise InputError(f"the checkpoint {path} does not hold {', '.join(unfit[:3])}"
+                         f"{', ...' if len(unfit) > 3 else ''} as this script's graph has it "
+                         f"(missing, or in another shape): it was saved by another version of the "
+                         f"script or with other settings, and is kept. Use those, or another "
+                         f"--results_dir.")
+
+
 class Checkpoints:
     """The end-of-epoch checkpoints in checkpoint_dir: the last `keep` (gan-N.*, listed in the
     file 'checkpoint') and, once the run is scored during training, the one with the lowest
@@ -95,7 +109,7 @@ class Checkpoints:
                 run_state = self.run_state(epoch_of(path))
                 if check_settings:
                     check_settings(run_state['settings'])
-                self.check_fits(path)
+                check_fits(path)
                 self.saver.restore(sess, path)
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, tf.errors.OpError) as e:
                 print(f'checkpoint of epoch {epoch_of(path)} is damaged ({type(e).__name__}); '
@@ -109,19 +123,6 @@ class Checkpoints:
                              f"--resume=False to delete this run and start over, or with another "
                              f"--results_dir to keep it.")
         return None
-
-    def check_fits(self, path):
-        """Refuse a whole checkpoint that lacks variables of this graph, or holds them in other
-        shapes: saved by another version of the script or with other settings, not damaged, so
-        the advice is not to delete it."""
-        saved = dict(tf.train.list_variables(path))
-        unfit = [v.op.name for v in saved_variables() if saved.get(v.op.name) != v.shape.as_list()]
-        if unfit:
-            raise InputError(f"the checkpoint of epoch {epoch_of(path)} in {self.dir}/ does not hold "
-                             f"{', '.join(unfit[:3])}{', ...' if len(unfit) > 3 else ''} as this "
-                             f"script's graph has it (missing, or in another shape): it was saved by "
-                             f"another version of the script or with other settings, and is kept. "
-                             f"Use those, or another --results_dir.")
 
     def saved_settings(self, which='last'):
         """The settings of the run whose checkpoint `which` would be restored; None if none."""

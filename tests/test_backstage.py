@@ -107,7 +107,7 @@ def test_a_checkpoint_that_does_not_fit_the_graph_is_kept_not_called_damaged(
     with tf.Graph().as_default(), tf.Session() as other:
         for name, shape in graph_has.items():
             tf.get_variable(name, shape, initializer=tf.zeros_initializer())
-        with pytest.raises(InputError, match=rf"epoch 2 in .* does not hold {list(graph_has)[-1]} as "
+        with pytest.raises(InputError, match=rf"checkpoint .*gan-2 does not hold {list(graph_has)[-1]} as "
                                              r"this script's graph has it \(missing, or in another shape\)"):
             Checkpoints(str(tmp_path), keep=2).restore(other)
     assert 'damaged' not in capsys.readouterr().out
