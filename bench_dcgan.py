@@ -48,7 +48,7 @@ def keras_ms_per_iteration(s):
     def dropped():
         return [layers.Dropout(1 - s['keep_prob'])] if s['keep_prob'] < 1 else []
     G = [keras.Input((1, 1, 100))]
-    if s['g_dense_units']:
+    for _ in range(s['g_dense_layers'] if s['g_dense_units'] else 0):
         G += [layers.Dense(s['g_dense_units']), *normalized_lrelu()]
     G += [layers.Conv2DTranspose(s['g_width'], first)] if s['g_start'] == 'conv' else \
         [layers.Flatten(), layers.Dense(first * first * s['g_width']), layers.Reshape((first, first, s['g_width']))]
@@ -160,7 +160,7 @@ def main():
     ns = run_script(SCRIPT, [*args, f'--results_dir={results}', *instead])
     s = {name: ns[name] for name in ('img_size', 'g_width', 'd_width', 'kernel_size', 'g_start',
                                      'd_batch_norm', 'g_extra_layers', 'd_extra_layers',
-                                     'g_dense_units', 'd_dense_units', 'keep_prob',
+                                     'g_dense_units', 'g_dense_layers', 'd_dense_units', 'keep_prob',
                                      'minibatch_stddev', 'lr', 'd_lr_ratio', 'adam_beta1',
                                      'batch_size', 'n_up', 'first')}
     if iterations:

@@ -26,14 +26,14 @@ OUTPUT_SETTINGS = ('train_epoch', 'data_dir', 'data_url', 'results_dir', 'resume
 # run (network_settings), so that its checkpoint restores.
 NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev', 'img_size', 'g_width',
                     'd_width', 'kernel_size', 'g_start', 'd_batch_norm', 'g_extra_layers', 'd_extra_layers',
-                    'g_dense_units', 'd_dense_units', 'lr_decay_epochs')
+                    'g_dense_units', 'g_dense_layers', 'd_dense_units', 'lr_decay_epochs')
 # Settings newer than some saved runs, with the value those runs were trained with: the
 # reference's (adam_beta1, keep_prob, label_smoothing and lr_decay_epochs came to dcgan_mnist.py
 # after its first runs; gan_mnist.py's runs have always saved them).
 ADDED_SETTINGS = {'d_lr_ratio': 1.0, 'minibatch_stddev': False, 'adam_beta1': 0.5, 'keep_prob': 1.0,
                   'label_smoothing': 0.0, 'kernel_size': 4, 'g_start': 'conv', 'd_batch_norm': True,
                   'g_extra_layers': 0, 'd_extra_layers': 0, 'g_dense_units': 0, 'd_dense_units': 0,
-                  'lr_decay_epochs': 0}
+                  'lr_decay_epochs': 0, 'g_dense_layers': 1}
 # Settings renamed since some runs were saved: old name, new names (the DCGAN's one width, now two).
 RENAMED_SETTINGS = {'width': ('g_width', 'd_width')}
 
@@ -79,6 +79,8 @@ RULES = {  # setting: (what a good value passes, given the settings; what the me
     'g_extra_layers': (lambda v, s: 0 <= v <= 4, 'from 0 (the reference) to 4'),
     'd_extra_layers': (lambda v, s: 0 <= v <= 4, 'from 0 (the reference) to 4'),
     'g_dense_units': (lambda v, s: v >= 0, 'at least 0 (0: none, the reference)'),
+    'g_dense_layers': (lambda v, s: v == 1 or 2 <= v <= 4 and s['g_dense_units'],
+                       'from 1 to 4, and more than 1 only with a g_dense_units'),
     'd_dense_units': (lambda v, s: v >= 0, 'at least 0 (0: none, the reference)'),
     'precision': (lambda v, s: v in ('float32', 'bfloat16'), "'float32' (the reference's) or 'bfloat16'"),
     'data_url': (lambda v, s: re.fullmatch(r'[a-z][a-z0-9+.-]*://\S+', v),

@@ -39,6 +39,7 @@ d_batch_norm = True   # batch normalization in D's hidden layers after the first
 g_extra_layers = 0    # stride-1 layers at G's smallest side, after its first (TensorFlow's tutorial: 1)
 d_extra_layers = 0    # stride-1 layers at D's smallest side, before its output layer
 g_dense_units = 0     # > 0: a hidden dense layer of this many units takes z first (InfoGAN's G: 1024)
+g_dense_layers = 1    # how many such layers, one after another (the fully connected G has 3)
 d_dense_units = 0     # > 0: a hidden dense layer of this many units before D's output (InfoGAN's D)
 # better samples: the fully connected recipe's kit; each default is the reference's
 adam_beta1 = 0.5      # Adam's first-moment decay; 0.5 is the reference's
@@ -135,7 +136,10 @@ def generator(x, isTrain=True, reuse=False):
         # 1st hidden layer
         if g_dense_units:  # z's features, each seeing all of z, before any image takes shape
             x = dense(tf.reshape(x, [-1, 100]), g_dense_units, 'dense0')
-            x = tf.reshape(lrelu(layers.batch_normalization(x, 'bn0', isTrain), 0.2), [-1, 1, 1, g_dense_units])
+            x = lrelu(layers.batch_normalization(x, 'bn0', isTrain), 0.2)
+            for i in range(2, g_dense_layers + 1):
+                x = lrelu(layers.batch_normalization(dense(x, g_dense_units, f'dense0_{i}'), f'bn0_{i}', isTrain), 0.2)
+            x = tf.reshape(x, [-1, 1, 1, g_dense_units])
         if g_start == 'conv':
             conv1 = conv2d_transpose(x, g_width, first, 1, 'valid', 'conv1')
         else:

@@ -207,7 +207,7 @@ def test_run_state_is_json_and_npz_never_a_pickle(variable_session, tmp_path):
     (SCRIPT, ('d_lr_ratio', 'minibatch_stddev')),
     (DCGAN, ('adam_beta1', 'keep_prob', 'label_smoothing', 'd_lr_ratio', 'minibatch_stddev',
              'kernel_size', 'g_start', 'd_batch_norm', 'g_extra_layers', 'd_extra_layers',
-             'g_dense_units', 'd_dense_units'))])
+             'g_dense_units', 'd_dense_units', 'g_dense_layers'))])
 def test_a_run_saved_before_the_newest_settings_was_trained_without_them(variable_session,
                                                                            tmp_path, script, newer):
     sess, _ = variable_session

@@ -73,6 +73,7 @@ BAD_VALUES = {  # every setting of the two scripts: values they refuse (as typed
     'g_extra_layers': ['-1', '5', '1.0'],
     'd_extra_layers': ['-1', '9'],
     'g_dense_units': ['-1', '1.5'],
+    'g_dense_layers': ['0', '5'],
     'd_dense_units': ['-1024', 'many'],
     'data_dir': ['', '  '],
     'data_url': ['', 'MNIST_data', 'http://'],
@@ -112,6 +113,12 @@ def test_every_settings_bad_values_are_refused_with_its_name(name, value):
 def test_settings_that_contradict_each_other_are_refused(args, says):
     with pytest.raises(InputError, match=re.escape(says)):
         configure(args, DEFAULTS)
+
+
+def test_more_dense_layers_in_G_need_their_units():
+    with pytest.raises(InputError, match='more than 1 only with a g_dense_units'):
+        configure(['--g_dense_layers=2'], DCGAN_DEFAULTS)
+    assert configure(['--g_dense_units=64', '--g_dense_layers=2'], DCGAN_DEFAULTS)['g_dense_layers'] == 2
 
 
 @pytest.mark.parametrize('asked, says', [

@@ -161,11 +161,12 @@ def test_the_kit_shapes_the_networks(kit):
 
 def test_extra_and_dense_layers_deepen_each_network(tiny_mnist, tmp_path):
     ns, graph = built_graph(tmp_path, f'--data_dir={tiny_mnist}', *SMALL, '--g_extra_layers=1',
-                            '--d_extra_layers=2', '--g_dense_units=64', '--d_dense_units=48',
-                            '--minibatch_stddev=True')
+                            '--d_extra_layers=2', '--g_dense_units=64', '--g_dense_layers=2',
+                            '--d_dense_units=48', '--minibatch_stddev=True')
     with graph.as_default():
         assert shapes(ns, '_kernel') == {
-            'generator/dense0': (100, 64), 'generator/conv1': (7, 7, 32, 64),  # from 1x1x64
+            'generator/dense0': (100, 64), 'generator/dense0_2': (64, 64),
+            'generator/conv1': (7, 7, 32, 64),  # from 1x1x64
             'generator/extra1': (4, 4, 32, 32), 'generator/conv2': (4, 4, 16, 32),
             'generator/conv_out': (4, 4, 1, 16),
             'discriminator/conv1': (4, 4, 1, 16), 'discriminator/conv2': (4, 4, 16, 32),
@@ -173,7 +174,7 @@ def test_extra_and_dense_layers_deepen_each_network(tiny_mnist, tmp_path):
             'discriminator/dense': (7 * 7 * 32, 48), 'discriminator/dense_out': (48 + 1, 1)}
         assert sorted(shapes(ns, '_gamma')) == [
             'discriminator/bn2', 'discriminator/dense_bn', 'discriminator/extra_bn1',
-            'discriminator/extra_bn2', 'generator/bn0', 'generator/bn1', 'generator/bn2',
+            'discriminator/extra_bn2', 'generator/bn0', 'generator/bn0_2', 'generator/bn1', 'generator/bn2',
             'generator/extra_bn1']
         assert ns['D_real_logits'].shape.as_list() == [None, 1, 1, 1]
         logits = ns['sess'].run(ns['D_fake_logits'], feed(ns))
