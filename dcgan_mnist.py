@@ -135,10 +135,10 @@ def generator(x, isTrain=True, reuse=False):
     with tf.variable_scope('generator', reuse=reuse):
         # 1st hidden layer
         if g_dense_units:  # z's features, each seeing all of z, before any image takes shape
-            x = dense(tf.reshape(x, [-1, 100]), g_dense_units, 'dense0')
-            x = lrelu(layers.batch_normalization(x, 'bn0', isTrain), 0.2)
-            for i in range(2, g_dense_layers + 1):
-                x = lrelu(layers.batch_normalization(dense(x, g_dense_units, f'dense0_{i}'), f'bn0_{i}', isTrain), 0.2)
+            x = tf.reshape(x, [-1, 100])
+            for i in range(1, g_dense_layers + 1):
+                suffix = f'_{i}' if i > 1 else ''  # dense0, bn0 as before g_dense_layers; then dense0_2, ...
+                x = lrelu(layers.batch_normalization(dense(x, g_dense_units, f'dense0{suffix}'), f'bn0{suffix}', isTrain), 0.2)
             x = tf.reshape(x, [-1, 1, 1, g_dense_units])
         if g_start == 'conv':
             conv1 = conv2d_transpose(x, g_width, first, 1, 'valid', 'conv1')
