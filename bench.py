@@ -13,7 +13,6 @@ memory; last, the bare loop in float32 and in bfloat16, in short rounds taken in
 """
 import os
 import pickle
-import resource
 import runpy
 import sys
 import tempfile
@@ -39,6 +38,17 @@ def bare_loop(sess, script, iterations, rng):
         sess.run([script['D_loss'], script['D_optim']], {x: x_, z: noise[2 * i], drop_out: keep_prob})
         sess.run([script['G_loss'], script['G_optim']], {z: noise[2 * i + 1], drop_out: keep_prob})
     return (time.perf_counter() - began) / len(batches) * 1000
+
+
+def peak_memory():
+    """'peak memory: N MiB', the process's peak resident memory, from the POSIX-only resource
+    module (ru_maxrss: KiB on Linux, bytes on macOS); where it is missing (Windows), says so."""
+    try:
+        import resource
+    except ImportError:
+        return 'peak memory: not measured here (no resource module, as on Windows)'
+    unit = 1 if sys.platform == 'darwin' else 1024
+    return f'peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit / 2 ** 20:.0f} MiB'
 
 
 def session(intra=0, inter=0):
@@ -80,7 +90,7 @@ def main():
             ms = bare_loop(sess, script, 200, rng)
         label = 'default' if intra == 0 else f'intra {intra}, inter {inter}'
         print(f'threads {label}: {ms:.2f} ms/iteration')
-    print(f'peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB')
+    print(peak_memory())
     print_bfloat16_speed_up(SCRIPT, args, lambda namespace, n: bare_loop(namespace['sess'], namespace, n, rng), 60)
 
 

@@ -15,6 +15,8 @@ loops of the script's graph in float32 and in bfloat16, in short rounds taken in
 the step ratio, each whole run as its epochs and scorings would take, `preset run / recipe run: R`,
 and last `bfloat16 speed-up: X` (the median of the rounds' float32 ms / bfloat16 ms an iteration).
 """
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -42,32 +44,24 @@ def keras_ms_per_iteration(s):
     from backstage.layers import with_minibatch_spread
     n_up, first, k = s['n_up'], s['first'], s['kernel_size']
 
-    def normalized_lrelu(norm=True):
-        return [layers.BatchNormalization(momentum=0.99, epsilon=1e-3)] * norm + [layers.LeakyReLU(0.2)]
+    def normalized_lrelu():
+        return [layers.BatchNormalization(momentum=0.99, epsilon=1e-3), layers.LeakyReLU(0.2)]
 
     def dropped():
         return [layers.Dropout(1 - s['keep_prob'])] if s['keep_prob'] < 1 else []
     G = [keras.Input((1, 1, 100))]
     for _ in range(s['g_dense_layers'] if s['g_dense_units'] else 0):
         G += [layers.Dense(s['g_dense_units']), *normalized_lrelu()]
-    G += [layers.Conv2DTranspose(s['g_width'], first)] if s['g_start'] == 'conv' else \
-        [layers.Flatten(), layers.Dense(first * first * s['g_width']), layers.Reshape((first, first, s['g_width']))]
-    G += normalized_lrelu()
-    for _ in range(s['g_extra_layers']):
-        G += [layers.Conv2DTranspose(s['g_width'], k, 1, 'same'), *normalized_lrelu()]
+    G += [layers.Conv2DTranspose(s['g_width'], first), *normalized_lrelu()]
     for i in range(2, n_up + 1):
         G += [layers.Conv2DTranspose(s['g_width'] // 2 ** (i - 1), k, 2, 'same'), *normalized_lrelu()]
     G = keras.Sequential(G + [layers.Conv2DTranspose(1, k, 2, 'same', activation='tanh')])
     D = [keras.Input((s['img_size'], s['img_size'], 1)),
          layers.Conv2D(s['d_width'] // 2 ** (n_up - 1), k, 2, 'same'), layers.LeakyReLU(0.2), *dropped()]
     for i in range(2, n_up + 1):
-        D += [layers.Conv2D(s['d_width'] // 2 ** (n_up - i), k, 2, 'same'),
-              *normalized_lrelu(s['d_batch_norm']), *dropped()]
-    for _ in range(s['d_extra_layers']):
-        D += [layers.Conv2D(s['d_width'], k, 1, 'same'), *normalized_lrelu(s['d_batch_norm']), *dropped()]
+        D += [layers.Conv2D(s['d_width'] // 2 ** (n_up - i), k, 2, 'same'), *normalized_lrelu(), *dropped()]
     if s['d_dense_units']:
-        D += [layers.Flatten(), layers.Dense(s['d_dense_units']), *normalized_lrelu(s['d_batch_norm']),
-              *dropped()]
+        D += [layers.Flatten(), layers.Dense(s['d_dense_units']), *normalized_lrelu(), *dropped()]
     D += [layers.Lambda(with_minibatch_spread)] if s['minibatch_stddev'] else []
     D += [layers.Dense(1), layers.Reshape((1, 1, 1))] if s['d_dense_units'] else [layers.Conv2D(1, first)]
     D = keras.Sequential(D)
@@ -110,15 +104,17 @@ def keras_ms_per_iteration(s):
 
 def run_script(script, args):
     """Run a story script in this process as `script args`; its globals where it stops (a
-    --sample=1 in a new folder stops once its graph is built, finding no checkpoint)."""
+    --sample=1 in a new folder stops once its graph is built, finding no checkpoint: its
+    refusal's line is the bench's to keep from stderr)."""
     from configurator import InputError
     sys.argv = [script, *args]
     namespace = {'__name__': '__main__', '__file__': script}
     try:
-        with open(script) as f:  # exec, not runpy: its globals stay where it stops
-            exec(compile(f.read(), script, 'exec'), namespace)  # noqa: S102
+        with open(script, encoding='utf-8') as f, contextlib.redirect_stderr(io.StringIO()) as said:
+            exec(compile(f.read(), script, 'exec'), namespace)  # noqa: S102 (exec, not runpy: its globals stay where it stops)
     except InputError as e:
         if 'no checkpoint' not in str(e):
+            sys.stderr.write(said.getvalue())
             raise
     return namespace
 
@@ -158,9 +154,7 @@ def main():
     results = tempfile.mkdtemp(prefix='dcgan_benchmark_')
     instead = ['--sample=1'] if iterations else SCORED  # --sample=1 in a new folder: the graph only
     ns = run_script(SCRIPT, [*args, f'--results_dir={results}', *instead])
-    s = {name: ns[name] for name in ('img_size', 'g_width', 'd_width', 'kernel_size', 'g_start',
-                                     'd_batch_norm', 'g_extra_layers', 'd_extra_layers',
-                                     'g_dense_units', 'g_dense_layers', 'd_dense_units', 'keep_prob',
+    s = {name: ns[name] for name in ('img_size', 'g_width', 'd_width', 'kernel_size', 'g_dense_units', 'g_dense_layers', 'd_dense_units', 'keep_prob',
                                      'minibatch_stddev', 'lr', 'd_lr_ratio', 'adam_beta1',
                                      'batch_size', 'n_up', 'first')}
     if iterations:
@@ -189,15 +183,12 @@ def main():
 
 def print_bfloat16_speed_up(script, args, bare_ms, iterations, rounds=10):
     """Build the script's graph (with `args`) in float32 and in bfloat16, each in a graph of its
-    own in this process, time bare_ms(namespace, iterations) of one then the other, `rounds`
-    times, and print the median of each and of the rounds' ratios: short rounds taken in turn,
+    own in this process (the script makes a new one each run), time bare_ms(namespace,
+    iterations) of one then the other, `rounds` times, and print the median of each and of the rounds' ratios: short rounds taken in turn,
     because a VM's speed drifts within minutes (the same loop measured 133 to 224 ms in a day)."""
-    import tensorflow.compat.v1 as tf
-    built = {}
-    for precision in ('float32', 'bfloat16'):
-        with tf.Graph().as_default():
-            built[precision] = run_script(script, [*args, f'--precision={precision}', '--sample=1',
-                                                   f'--results_dir={tempfile.mkdtemp(prefix="bfloat16_")}'])
+    built = {precision: run_script(script, [*args, f'--precision={precision}', '--sample=1',  # a graph each
+                                            f'--results_dir={tempfile.mkdtemp(prefix="bfloat16_")}'])
+             for precision in ('float32', 'bfloat16')}
     for namespace in built.values():
         bare_ms(namespace, 3)  # warming up: grappler's rewrite, oneDNN's kernels
     rounds_ms = {precision: [] for precision in built}

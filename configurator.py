@@ -5,15 +5,13 @@ script's defaults, then a settings file given first, then --name=value overrides
 
 A settings file is Python made of `name = value` lines with literal values; it is parsed, not run.
 A problem with anything the user gave is an InputError: the script prints its one-line message,
-with no traceback, and exits with status 2.
+with no traceback, and exits with status 2, in a shell and in a notebook's %run alike.
 """
 import ast
 import math
 import os
 import re
 import sys
-
-from input_data import DataError
 
 # Settings that do not change what is trained (precision: the same networks and checkpoints, in
 # other arithmetic); every other setting of a story defines its run: a saved run is resumed only
@@ -25,17 +23,18 @@ OUTPUT_SETTINGS = ('train_epoch', 'data_dir', 'data_url', 'results_dir', 'resume
 # lr_decay_epochs' lr_scale), in either story: --sample and --evaluate take them from the saved
 # run (network_settings), so that its checkpoint restores.
 NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev', 'img_size', 'g_width',
-                    'd_width', 'kernel_size', 'g_start', 'd_batch_norm', 'g_extra_layers', 'd_extra_layers',
-                    'g_dense_units', 'g_dense_layers', 'd_dense_units', 'lr_decay_epochs')
+                    'd_width', 'kernel_size', 'g_dense_units', 'g_dense_layers', 'd_dense_units', 'lr_decay_epochs')
 # Settings newer than some saved runs, with the value those runs were trained with: the
 # reference's (adam_beta1, keep_prob, label_smoothing and lr_decay_epochs came to dcgan_mnist.py
 # after its first runs; gan_mnist.py's runs have always saved them).
 ADDED_SETTINGS = {'d_lr_ratio': 1.0, 'minibatch_stddev': False, 'adam_beta1': 0.5, 'keep_prob': 1.0,
-                  'label_smoothing': 0.0, 'kernel_size': 4, 'g_start': 'conv', 'd_batch_norm': True,
-                  'g_extra_layers': 0, 'd_extra_layers': 0, 'g_dense_units': 0, 'd_dense_units': 0,
+                  'label_smoothing': 0.0, 'kernel_size': 4, 'g_dense_units': 0, 'd_dense_units': 0,
                   'lr_decay_epochs': 0, 'g_dense_layers': 1}
 # Settings renamed since some runs were saved: old name, new names (the DCGAN's one width, now two).
 RENAMED_SETTINGS = {'width': ('g_width', 'd_width')}
+# The DCGAN's settings whose screens lost (docs/experiments.md), removed after commit 89fbded, with
+# the value this version builds: a run saved with another is refused, naming that commit.
+REMOVED_SETTINGS = {'g_start': 'conv', 'd_batch_norm': True, 'g_extra_layers': 0, 'd_extra_layers': 0}
 
 
 def run_settings(settings):
@@ -75,9 +74,6 @@ RULES = {  # setting: (what a good value passes, given the settings; what the me
     'g_width': (lambda v, s: v >= 16, 'at least 16: the layers towards the image halve it'),
     'd_width': (lambda v, s: v >= 16, 'at least 16: the layers towards the image halve it'),
     'kernel_size': (lambda v, s: 2 <= v <= 7, 'from 2 to 7: the stride-2 layers\' kernels are this wide'),
-    'g_start': (lambda v, s: v in ('conv', 'dense'), "'conv' (the reference's) or 'dense'"),
-    'g_extra_layers': (lambda v, s: 0 <= v <= 4, 'from 0 (the reference) to 4'),
-    'd_extra_layers': (lambda v, s: 0 <= v <= 4, 'from 0 (the reference) to 4'),
     'g_dense_units': (lambda v, s: v >= 0, 'at least 0 (0: none, the reference)'),
     'g_dense_layers': (lambda v, s: v == 1 or 2 <= v <= 4 and s['g_dense_units'],
                        'from 1 to 4, and more than 1 only with a g_dense_units'),
@@ -96,25 +92,20 @@ RULES = {  # setting: (what a good value passes, given the settings; what the me
 }
 
 
-class InputError(Exception):
-    """A problem with what the user gave (settings, folders, checkpoints): the message says what
-    and how to fix it, and the script stops before any long work."""
+class InputError(SystemExit):
+    """A problem with what the user gave (settings, folders, checkpoints, data): raised, it ends
+    the story as argparse's error() does, wherever the story runs (a shell, a notebook's %run,
+    runpy): one line on stderr, 'SCRIPT: error: MESSAGE', then SystemExit with status 2, no
+    traceback. A SystemExit reaches no hook that could print it later (and a kernel calls no
+    sys.excepthook), so the line is printed as the error is made: make one only to raise it."""
 
+    def __init__(self, message):
+        super().__init__(2)
+        self.message = message
+        print(f'{os.path.basename(sys.argv[0])}: error: {message}', file=sys.stderr)
 
-def exit_briefly_on_input_errors():
-    """A bad setting, data file or folder ends the script with its message and status 2, and a
-    second Ctrl-C with status 130, instead of a traceback."""
-    script = os.path.basename(sys.argv[0])
-
-    def hook(kind, error, traceback):
-        if issubclass(kind, (InputError, DataError)):
-            print(f'{script}: error: {error}', file=sys.stderr)
-            raise SystemExit(2)
-        if issubclass(kind, KeyboardInterrupt):
-            print(f'{script}: interrupted.', file=sys.stderr)
-            raise SystemExit(130)
-        sys.__excepthook__(kind, error, traceback)
-    sys.excepthook = hook
+    def __str__(self):
+        return self.message
 
 
 def configure(args, defaults):
@@ -144,12 +135,13 @@ def given_names(args, defaults):
 def read_settings_file(path, defaults):
     """name = value lines of a Python file, each name a setting and each value of its type."""
     try:
-        with open(path) as f:
+        with open(path, encoding='utf-8-sig') as f:  # as Python reads its files; -sig: Notepad's BOM
             tree = ast.parse(f.read(), path)
     except (OSError, SyntaxError, ValueError) as e:
+        saved_as = ' saved as UTF-8' if isinstance(e, UnicodeDecodeError) else ''
         raise InputError(f"cannot read the settings file {path!r} ({e}). Give a Python file of "
-                         f"name = value lines as the first argument, or only --name=value "
-                         f"settings.") from None
+                         f"name = value lines{saved_as} as the first argument, or only "
+                         f"--name=value settings.") from None
     settings = {}
     for statement in tree.body:
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):

@@ -33,11 +33,6 @@ img_size = 64         # the training images are resized to this; 28 keeps MNIST'
 g_width = 1024        # channels of G's first layer; halved layer by layer towards the image
 d_width = 1024        # channels of D's last hidden layer; halved layer by layer towards the image
 kernel_size = 4       # the stride-2 layers' kernels: 4x4 (the reference), 5x5 (TensorFlow's tutorial)
-g_start = 'conv'      # G's first layer: 'conv', the reference's transposed convolution of the 1x1
-                      # noise; 'dense', a dense projection, reshaped (TensorFlow's DCGAN tutorial)
-d_batch_norm = True   # batch normalization in D's hidden layers after the first (the reference)
-g_extra_layers = 0    # stride-1 layers at G's smallest side, after its first (TensorFlow's tutorial: 1)
-d_extra_layers = 0    # stride-1 layers at D's smallest side, before its output layer
 g_dense_units = 0     # > 0: a hidden dense layer of this many units takes z first (InfoGAN's G: 1024)
 g_dense_layers = 1    # how many such layers, one after another (the fully connected G has 3)
 d_dense_units = 0     # > 0: a hidden dense layer of this many units before D's output (InfoGAN's D)
@@ -70,7 +65,6 @@ evaluate = 0          # N > 0: score N samples of a checkpoint and print the fig
 checkpoint = 'last'   # what --sample/--evaluate load, or training goes back to: 'best', an epoch
 
 # a settings file and --name=value arguments override the lines above (nanoGPT's configurator)
-configurator.exit_briefly_on_input_errors()  # bad input: one line and exit status 2, no traceback
 defaults = {name: value for name, value in globals().items()
             if isinstance(value, (bool, int, float, str)) and not name.startswith('_')}
 settings = configurator.configure(sys.argv[1:], defaults)
@@ -84,6 +78,7 @@ if settings['sample'] or settings['evaluate']:  # the network the saved run was 
     settings = sampling.with_saved_network(settings, given)
 globals().update(settings)
 tf.disable_eager_execution()  # TF1: build a graph first, then run it in a Session
+tf.reset_default_graph()  # a new one each run: a notebook's second %run would build beside the first
 tf.logging.set_verbosity(tf.logging.ERROR)  # compat.v1 calls warn that they are compat.v1
 
 # layers as the reference's tf.layers made them (Glorot-uniform kernels, zero biases), their
@@ -114,7 +109,7 @@ def lrelu(x, th=0.2):
     return tf.maximum(th * x, x)
 
 
-def dense(x, units, name):  # g_start='dense', g_dense_units, d_dense_units
+def dense(x, units, name):  # g_dense_units, d_dense_units
     w = tf.get_variable(f'{name}_kernel', [x.get_shape()[-1], units],
                         initializer=tf.glorot_uniform_initializer())
     b = tf.get_variable(f'{name}_bias', [units], initializer=tf.zeros_initializer())
@@ -122,8 +117,7 @@ def dense(x, units, name):  # g_start='dense', g_dense_units, d_dense_units
 
 
 def d_hidden(h, name, isTrain):  # D's hidden layers after its first: batch norm, leaky ReLU, dropout
-    h = lrelu(layers.batch_normalization(h, name, isTrain) if d_batch_norm else h, 0.2)
-    return dropout(h)
+    return dropout(lrelu(layers.batch_normalization(h, name, isTrain), 0.2))
 
 
 def dropout(h):  # keep_prob < 1: D drops the rest of its units (D only runs in training steps)
@@ -140,19 +134,11 @@ def generator(x, isTrain=True, reuse=False):
                 suffix = f'_{i}' if i > 1 else ''  # dense0, bn0 as before g_dense_layers; then dense0_2, ...
                 x = lrelu(layers.batch_normalization(dense(x, g_dense_units, f'dense0{suffix}'), f'bn0{suffix}', isTrain), 0.2)
             x = tf.reshape(x, [-1, 1, 1, g_dense_units])
-        if g_start == 'conv':
-            conv1 = conv2d_transpose(x, g_width, first, 1, 'valid', 'conv1')
-        else:
-            conv1 = tf.reshape(dense(tf.reshape(x, [-1, x.get_shape()[-1]]), first * first * g_width, 'dense1'),
-                               [-1, first, first, g_width])
+        conv1 = conv2d_transpose(x, g_width, first, 1, 'valid', 'conv1')
         lrelu1 = lrelu(layers.batch_normalization(conv1, 'bn1', isTrain), 0.2)
 
-        h = lrelu1
-        for i in range(g_extra_layers):  # more depth before the image takes shape
-            conv = conv2d_transpose(h, g_width, kernel_size, 1, 'same', f'extra{i + 1}')
-            h = lrelu(layers.batch_normalization(conv, f'extra_bn{i + 1}', isTrain), 0.2)
-
         # 2nd to 4th hidden layers at 64x64 (fewer at a smaller img_size), each twice the side
+        h = lrelu1
         for i in range(2, n_up + 1):
             conv = conv2d_transpose(h, g_width // 2 ** (i - 1), kernel_size, 2, 'same', f'conv{i}')
             h = lrelu(layers.batch_normalization(conv, f'bn{i}', isTrain), 0.2)
@@ -176,8 +162,6 @@ def discriminator(x, isTrain=True, reuse=False):
         for i in range(2, n_up + 1):
             conv = conv2d(h, d_width // 2 ** (n_up - i), kernel_size, 2, 'same', f'conv{i}')
             h = d_hidden(conv, f'bn{i}', isTrain)
-        for i in range(d_extra_layers):
-            h = d_hidden(conv2d(h, d_width, kernel_size, 1, 'same', f'extra{i + 1}'), f'extra_bn{i + 1}', isTrain)
         if d_dense_units:  # features of the whole image, each seeing every channel everywhere
             h = dense(tf.reshape(h, [-1, first * first * h.get_shape()[-1]]), d_dense_units, 'dense')
             h = d_hidden(h, 'dense_bn', isTrain)
@@ -261,10 +245,6 @@ fixed_z_ = rng.standard_normal((25, 1, 1, 100), dtype=np.float32)  # the same 25
 train_hist = {'D_losses': [], 'G_losses': [], 'per_epoch_ptimes': [], 'total_ptime': [0.0]}
 train_hist, fixed_z_ = run.resume(train_hist, fixed_z_, rng)
 start_epoch = len(train_hist['D_losses'])
-if start_epoch >= train_epoch:
-    print(f'{results_dir}/ already holds {start_epoch} trained epochs; nothing to do. '
-          f'Raise --train_epoch to train on.')
-    sys.exit()
 
 # training-loop
 run.start(train_hist)  # progress bar, TensorBoard, the clock; Ctrl-C now stops after a step

@@ -60,7 +60,6 @@ evaluate = 0          # N > 0: score N samples of a checkpoint and print the fig
 checkpoint = 'last'   # what --sample/--evaluate load, or training goes back to: 'best', an epoch
 
 # a settings file and --name=value arguments override the lines above (nanoGPT's configurator)
-configurator.exit_briefly_on_input_errors()  # bad input: one line and exit status 2, no traceback
 defaults = {name: value for name, value in globals().items()
             if isinstance(value, (bool, int, float, str)) and not name.startswith('_')}
 settings = configurator.configure(sys.argv[1:], defaults)
@@ -74,6 +73,7 @@ if settings['sample'] or settings['evaluate']:  # the network the saved run was 
     settings = sampling.with_saved_network(settings, given)
 globals().update(settings)
 tf.disable_eager_execution()  # TF1: build a graph first, then run it in a Session
+tf.reset_default_graph()  # a new one each run: a notebook's second %run would build beside the first
 tf.logging.set_verbosity(tf.logging.ERROR)  # compat.v1 calls warn that they are compat.v1
 
 # load MNIST
@@ -177,10 +177,6 @@ fixed_z_ = rng.standard_normal((25, 100), dtype=np.float32)  # the same 25 input
 train_hist = {'D_losses': [], 'G_losses': [], 'per_epoch_ptimes': [], 'total_ptime': [0.0]}
 train_hist, fixed_z_ = run.resume(train_hist, fixed_z_, rng)
 start_epoch = len(train_hist['D_losses'])
-if start_epoch >= train_epoch:
-    print(f'{results_dir}/ already holds {start_epoch} trained epochs; nothing to do. '
-          f'Raise --train_epoch to train on.')
-    sys.exit()
 
 # training-loop
 run.start(train_hist)  # progress bar, TensorBoard, the clock; Ctrl-C now stops after a step

@@ -17,6 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from backstage.files import replaced_atomically
+from configurator import InputError
 
 DEFAULT_SOURCE_URL = 'https://storage.googleapis.com/cvdf-datasets/mnist/'  # TF's loader used it
 MNIST_FILES = {  # file name: md5 of the published file
@@ -29,8 +30,9 @@ DataSet = namedtuple('DataSet', 'images labels')
 Datasets = namedtuple('Datasets', 'train validation test')
 
 
-class DataError(Exception):
-    """A data file that is missing, damaged or not MNIST: the message names it and says how to fix it."""
+class DataError(InputError):
+    """A data file that is missing, damaged or not MNIST: the message names it and says how to fix
+    it, and the story ends as for any bad input (one line, status 2)."""
 
 
 def maybe_download(train_dir, source_url=DEFAULT_SOURCE_URL):

@@ -12,9 +12,13 @@ import tensorflow.compat.v1 as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 from tensorflow.python.util import _pywrap_util_port  # its IsMklEnabled: oneDNN is on
 
-# CPU flags (Linux's /proc/cpuinfo) of bfloat16 arithmetic TensorFlow's oneDNN kernels use: Intel's
-# AMX (Sapphire Rapids and later), AVX512-BF16 (Cooper Lake; AMD Zen 4 and later), Arm's BF16
+# CPU flags (Linux's /proc/cpuinfo) of the bfloat16 arithmetic TensorFlow's oneDNN kernels use:
+# Intel's AMX (Sapphire Rapids and later), AVX512-BF16 (Cooper Lake; AMD Zen 4 and later), Arm's BF16
 BFLOAT16_FLAGS = ('amx_bf16', 'avx512_bf16', 'bf16')
+# bfloat16's speed as a multiple of float32's (the benches' `bfloat16 speed-up`: the recipe and
+# the DCGAN preset), by the CPU it was measured on (docs/experiments.md#bfloat16)
+MEASURED = {'amx_bf16': "1.2-1.5 times float32's speed (a Xeon with AMX)",
+            'avx512_bf16': "0.53-0.76 times float32's speed (a Xeon without AMX)"}
 
 
 def session_config(precision):
@@ -22,12 +26,9 @@ def session_config(precision):
     convolutions and the element-wise work between them to bfloat16 when the session runs it;
     variables are never rewritten, and the fused batch norm keeps its statistics in float32.
     The rewrite runs only with oneDNN's kernels (TensorFlow's default on x86 Linux): without them
-    one line says the session runs float32."""
+    the session runs float32, as say_if_it_may_not_pay tells."""
     config = tf.ConfigProto()
     if precision == 'bfloat16':
-        if not _pywrap_util_port.IsMklEnabled():
-            print("precision='bfloat16': TensorFlow's oneDNN kernels are off here (TF_ENABLE_ONEDNN_OPTS), "
-                  "and its bfloat16 rewrite with them, so this session computes in float32.")
         config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 = \
             rewriter_config_pb2.RewriterConfig.ON
     return config
@@ -58,18 +59,34 @@ def cpu_bfloat16_flags(cpuinfo='/proc/cpuinfo'):
     """The CPU's bfloat16 flags among BFLOAT16_FLAGS, or None where there is no cpuinfo to read."""
     if not os.path.exists(cpuinfo):
         return None
-    with open(cpuinfo) as f:
+    with open(cpuinfo, encoding='utf-8', errors='replace') as f:
         flags = {word for line in f if line.startswith(('flags', 'Features')) for word in line.split()}
     return sorted(flags.intersection(BFLOAT16_FLAGS))
 
 
-def say_if_slower(precision, cpuinfo='/proc/cpuinfo'):
-    """One line when bfloat16 is asked for on a CPU without bfloat16 instructions, where
-    TensorFlow emulates them, slower than float32; the run goes on."""
+def say_if_it_may_not_pay(precision, graph, cpuinfo='/proc/cpuinfo'):
+    """One line when bfloat16 is asked for where it will not pay, or may not; the run goes on.
+    Without oneDNN's kernels (TF_ENABLE_ONEDNN_OPTS=0, or a build without them, as macOS's), a
+    session's rewrite does not run (the graph computes in float32) and products cast to bfloat16
+    in the graph (computed_in) are emulated. With them, bfloat16 paid only with AMX: without
+    bfloat16 instructions TensorFlow emulates them, with AVX512-BF16 alone it measured slower,
+    Arm's BF16 was not measured, and where there is no cpuinfo (Windows) the CPU cannot be told."""
     if precision != 'bfloat16':
         return
     flags = cpu_bfloat16_flags(cpuinfo)
-    if not flags:
-        where = "this CPU has none of" if flags == [] else "this system cannot tell whether its CPU has"
-        print(f"precision='bfloat16': {where} the bfloat16 instructions ({', '.join(BFLOAT16_FLAGS)} "
-              f"in /proc/cpuinfo), so bfloat16 runs slower here than float32; training goes on.")
+    if not _pywrap_util_port.IsMklEnabled():
+        said = ("TensorFlow's oneDNN kernels are off here (TF_ENABLE_ONEDNN_OPTS, or a build without them), "
+                + ("so its products in bfloat16 are emulated, slower than float32" if graph in _BFLOAT16_WEIGHTS
+                   else "and its bfloat16 rewrite with them, so this session computes in float32"))
+    elif flags is None:
+        said = (f"this system does not say whether its CPU has AMX, with which bfloat16 measured "
+                f"{MEASURED['amx_bf16']}; with AVX512-BF16 alone, {MEASURED['avx512_bf16']}")
+    elif 'amx_bf16' in flags:
+        return
+    elif 'avx512_bf16' in flags:
+        said = f"this CPU has AVX512-BF16 but no AMX: there bfloat16 measured {MEASURED['avx512_bf16']}"
+    elif 'bf16' in flags:
+        said = "this Arm CPU has BF16: bfloat16 was not measured on one"
+    else:
+        said = "this CPU has no bfloat16 instructions: TensorFlow emulates them, slower than float32"
+    print(f"precision='bfloat16': {said}. Training goes on; `python bench.py` measures it here.")

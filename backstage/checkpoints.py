@@ -11,7 +11,13 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from backstage.files import replaced_atomically
-from configurator import ADDED_SETTINGS, RENAMED_SETTINGS, InputError, run_settings
+from configurator import (
+    ADDED_SETTINGS,
+    REMOVED_SETTINGS,
+    RENAMED_SETTINGS,
+    InputError,
+    run_settings,
+)
 
 
 def saved_variables():
@@ -65,7 +71,7 @@ class Checkpoints:
         """The run state first, the Savers last: a Saver updates its list only after the weights
         are written, so a checkpoint listed there is whole."""
         state = {name: value for name, value in run_state.items() if name != 'fixed_z'}
-        with replaced_atomically(os.path.join(self.dir, f'run-{epoch}.json')) as tmp, open(tmp, 'w') as f:
+        with replaced_atomically(os.path.join(self.dir, f'run-{epoch}.json')) as tmp, open(tmp, 'w', encoding='utf-8') as f:
             json.dump(state, f, default=float)  # float: numpy's float32 losses
         with replaced_atomically(os.path.join(self.dir, f'run-{epoch}.npz')) as tmp, open(tmp, 'wb') as f:
             np.savez(f, fixed_z=run_state['fixed_z'])
@@ -88,7 +94,7 @@ class Checkpoints:
                              f"pickles ({older}), which this one does not load: unpickling can "
                              f"run code. Start over with --resume=False, or train in another "
                              f"--results_dir.")
-        with open(os.path.join(self.dir, f'run-{epoch}.json')) as f:
+        with open(os.path.join(self.dir, f'run-{epoch}.json'), encoding='utf-8') as f:
             state = json.load(f)
         for old_name, new_names in RENAMED_SETTINGS.items():
             if old_name in state['settings']:
@@ -185,14 +191,19 @@ def epoch_of(checkpoint_path):
 
 
 def check_same_script(saved, settings):
-    """Refuse a saved run of the other story, whose settings lack some of this one's: its
-    networks are not this script's."""
+    """Refuse a saved run of the other story, whose settings lack some of this one's, or one
+    trained with a removed setting: their networks are not this script's."""
     missing = [name for name in run_settings(settings) if name not in saved]
     if missing:
         raise InputError(f"{settings['results_dir']}/ holds a run of another script (one without "
                          f"the setting {missing[0]}), whose networks this one cannot load. Point "
                          f"--results_dir at a run of this script, or start over there with "
                          f"--resume=False.")
+    removed = [f'{name}={saved[name]!r}' for name, built in REMOVED_SETTINGS.items() if saved.get(name, built) != built]
+    if removed:
+        raise InputError(f"{settings['results_dir']}/ holds a run trained with {', '.join(removed)}, which "
+                         f"this version of the script no longer builds (`git checkout 89fbded` does). "
+                         f"Point --results_dir at another run, or start over there with --resume=False.")
 
 
 def check_same_run(saved, settings):

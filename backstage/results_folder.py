@@ -1,10 +1,10 @@
 """results_dir, the folder a training run writes into: its subfolders, the lock that keeps it to
 one training run, starting over (deleting only what the script wrote), and the files a run
 writes there besides its checkpoints, each written whole or not at all."""
-import fcntl
 import os
 import re
 
+import filelock
 import imageio.v3 as iio
 
 from backstage import pictures
@@ -39,7 +39,7 @@ def prepare(results_dir):
     try:
         for name in RUN_FOLDERS:
             os.makedirs(os.path.join(results_dir, name), exist_ok=True)
-        with open(os.path.join(results_dir, '.write_test'), 'w'):
+        with open(os.path.join(results_dir, '.write_test'), 'wb'):
             pass
         os.remove(os.path.join(results_dir, '.write_test'))
     except OSError as e:
@@ -47,28 +47,37 @@ def prepare(results_dir):
                          f"{e.filename}). Point --results_dir at a folder you can write to.") from None
 
 
+_HELD = {}  # the lock file of a results_dir: the lock this process holds on it
+
+
 def lock(results_dir):
-    """One training run per results_dir: an exclusive flock on results_dir/gan_mnist.lock, which
-    the operating system releases when the process ends, however it ends. Returns the open file
-    that holds the lock."""
-    path = os.path.join(results_dir, LOCK_NAME)
-    held = open(path, 'a')  # noqa: SIM115 (the lock lasts as long as the file stays open)
+    """One training run per results_dir: an exclusive lock on results_dir/gan_mnist.lock, which
+    the operating system releases when the process ends, however it ends. filelock takes it the
+    way each system has (flock on Linux and macOS, msvcrt's on Windows; its own CI runs on all
+    three, which nothing here can). Returns the lock: release() lets go of it sooner, as a run in
+    a notebook kernel, which lives on, must. A lock this process still holds from an earlier run
+    (a kernel where a run stopped on an error) is taken over: a process trains one run at a time."""
+    path = os.path.abspath(os.path.join(results_dir, LOCK_NAME))
+    if path in _HELD:
+        _HELD.pop(path).release()
+    held = filelock.FileLock(path, timeout=0)
     try:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        held.close()
+        held.acquire()
+    except filelock.Timeout:
         raise InputError(f"{results_dir}/ is in use by another training run "
                          f"({lock_holder(path)}). Wait for it to end, stop it (it keeps its last "
                          f"whole epoch), or train in another --results_dir. Sampling and "
                          f"evaluating it meanwhile are fine.") from None
+    _HELD[path] = held
     return held
 
 
 def lock_holder(path):
-    """'process N' holding the flock on path, from Linux's /proc/locks; else 'another process'."""
-    device_inode = f':{os.stat(path).st_ino}'
+    """'process N' holding the flock on path, from Linux's /proc/locks; else (other systems, or
+    none to read) 'another process'."""
     try:
-        with open('/proc/locks') as f:
+        device_inode = f':{os.stat(path).st_ino}'
+        with open('/proc/locks', encoding='ascii') as f:
             for fields in (line.split() for line in f):
                 if fields[1] == 'FLOCK' and fields[5].endswith(device_inode):
                     return f'process {fields[4]}'

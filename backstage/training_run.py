@@ -28,20 +28,26 @@ class WriteError(InputError):
     message names it and the cause; the last whole checkpoint stays."""
 
 
-def stops_on_write_errors(method):
-    """Turn a failed write inside a TrainingRun method into a WriteError that says what to do."""
+def stops_cleanly(method):
+    """A TrainingRun method that, when anything stops it, first lets go of what the run holds in
+    this process (the lock, Ctrl-C's handling), so that a notebook kernel, which lives on, can
+    run the story again; a failed write becomes a WriteError that names it and says what to do."""
     @functools.wraps(method)
-    def method_that_stops(self, *args, **kwargs):
+    def method_that_stops_cleanly(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except (OSError, tf.errors.OpError) as e:
             failure = write_failure(e)
+        except BaseException:
+            self.release()
+            raise
+        self.release()
         whole = self.checkpoints.listed('checkpoint')
         kept = f'the checkpoint of epoch {epoch_of(whole[-1])} is whole' if whole else \
             'no epoch was saved yet'
         raise WriteError(f'{failure}. Training stopped; {kept}. Once the cause is fixed, run the '
                          f'same command to resume.') from None
-    return method_that_stops
+    return method_that_stops_cleanly
 
 
 class TrainingRun:
@@ -49,25 +55,26 @@ class TrainingRun:
     finished or interrupted."""
 
     def __init__(self, sess, G_sample, z, settings, n_images, model, prefix_all=False):
-        """Check what only the data can tell, then make results_dir (deleting the run there when
-        settings['resume'] is False). model begins the file names (the reference's 'MNIST_GAN_');
+        """Check what only the data can tell, make results_dir and lock it (with resume False,
+        deleting the run there). model begins the file names (the reference's 'MNIST_GAN_');
         with prefix_all, the history's and the GIF's too."""
         self.sess, self.G_scored, self.z = sess, sampling.scorable(G_sample), z  # what score() draws
         self.settings, self.model, self.prefix_all = settings, model, prefix_all
         self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
         check_against_data(settings, n_images)
-        bfloat16.say_if_slower(settings['precision'])  # bfloat16 on a CPU without it
+        bfloat16.say_if_it_may_not_pay(settings['precision'], sess.graph)  # bfloat16 without AMX
         self.n_batches = n_images // settings['batch_size']
         results_folder.prepare(self.results_dir)
-        self.lock = results_folder.lock(self.results_dir)  # held until the process ends
+        self.lock, self.stop = results_folder.lock(self.results_dir), None  # Ctrl-C's handling: from start()
         if not settings['resume']:
             results_folder.clear_run(self.results_dir, model)
         self.checkpoints = Checkpoints(os.path.join(self.results_dir, 'checkpoints'), settings['keep_checkpoints'])
 
+    @stops_cleanly
     def resume(self, train_hist, fixed_z_, rng):
-        """The history and fixed noise of the run saved in results_dir, its weights restored and
-        rng put back where it was; or the ones given, when there is no saved run. With
-        settings['checkpoint'] an earlier kept epoch, the epochs after it are dropped first."""
+        """The history and fixed noise of the run saved in results_dir (its weights restored, rng
+        put back), or the ones given when there is none; with --checkpoint=N, the epochs after N
+        dropped first. A run that already holds train_epoch epochs ends the script: nothing to do."""
         which, same_run = self.settings['checkpoint'], functools.partial(check_same_run, settings=self.settings)
         run_state = self.checkpoints.restore(self.sess, which, same_run) if self.settings['resume'] else None
         if run_state is None and which != 'last':
@@ -76,28 +83,20 @@ class TrainingRun:
         if run_state is None:
             return train_hist, fixed_z_
         epoch = run_state['epoch']
+        if epoch >= self.train_epoch and which == 'last':
+            print(f'{self.results_dir}/ already holds {epoch} trained epochs; nothing to do. '
+                  f'Raise --train_epoch to train on.')
+            sys.exit()  # through stops_cleanly, which lets go of the lock
+        if epoch >= self.train_epoch:
+            raise InputError(f"--checkpoint={which} goes back to epoch {epoch}, and --train_epoch="
+                             f"{self.train_epoch} leaves nothing to train after it. Raise "
+                             f"--train_epoch; nothing was changed.")
         if which != 'last':
-            self.go_back_to(epoch)
+            go_back_to(epoch, self.checkpoints, self.results_dir, self.model)
         rng.bit_generator.state = run_state['rng_state']
         print(f"resuming from epoch {epoch} of {self.train_epoch} "
               f"(saved in {self.checkpoints.dir}/)")
         return run_state['train_hist'], run_state['fixed_z']
-
-    @stops_on_write_errors
-    def go_back_to(self, epoch):
-        """--checkpoint=N when training: drop what came after epoch N, saying so first."""
-        if epoch >= self.train_epoch:
-            raise InputError(f"--checkpoint={self.settings['checkpoint']} goes back to epoch "
-                             f"{epoch}, and --train_epoch={self.train_epoch} leaves nothing to "
-                             f"train after it. Raise --train_epoch; nothing was changed.")
-        later = sorted(e for e in self.checkpoints.kept() if e > epoch)
-        last = results_folder.last_epoch_with_grids(self.results_dir, self.model, max(later + [epoch]))
-        if last == epoch:
-            return
-        print(f'going back to epoch {epoch}: dropping epochs {epoch + 1}-{last} from the history, '
-              f'the grids and the GIF, and their checkpoints ({", ".join(map(str, later))})')
-        self.checkpoints.drop_after(epoch)
-        results_folder.drop_grids(self.results_dir, self.model, epoch + 1, last)
 
     def start(self, train_hist):
         """Before the first step: the step count (the graph's too), the progress bar and
@@ -109,7 +108,7 @@ class TrainingRun:
         global_step = tf.train.get_global_step()  # ema_decay's warm-up counts G steps; unsaved
         if global_step is not None:
             global_step.load(self.progress.step_count, self.sess)
-        self.stop = StopRequest()
+        self.stop = StopRequest(self.release)
         self.files = results_folder.RunFiles(self.results_dir, self.model, self.epochs_done,
                                              self.prefix_all)
         self.earlier_ptime = train_hist['total_ptime'][0]  # the sessions before this one
@@ -119,12 +118,19 @@ class TrainingRun:
     def stop_requested(self):
         return self.stop.signal is not None
 
+    def release(self):
+        """When the run ends, however it ends: Ctrl-C as before the run, and the lock let go of."""
+        if self.stop:
+            self.stop.release()
+        self.lock.release()
+
     def step(self, loss_d_, loss_g_):
         self.progress.step(loss_d_, loss_g_)
 
     def print(self, line):
         tqdm.write(line, file=sys.stdout)  # above the progress bar, which stays at the bottom
 
+    @stops_cleanly
     def stop_if_diverged(self, epoch, D_losses, G_losses, train_hist):
         loss_d, loss_g = np.mean(D_losses), np.mean(G_losses)
         if np.isfinite(loss_d) and np.isfinite(loss_g):
@@ -135,7 +141,7 @@ class TrainingRun:
                          f"Nothing of this epoch was saved; the checkpoint of epoch {epoch - 1} "
                          f"is kept. Try a smaller --lr, or a larger --eps.")
 
-    @stops_on_write_errors
+    @stops_cleanly
     def show_result(self, epoch, images, isFix):
         """The epoch's grid of 25 images, saved as the reference's show_result saved it; the
         Fixed one also becomes a GIF frame and a TensorBoard image."""
@@ -143,7 +149,7 @@ class TrainingRun:
         if isFix:
             self.progress.summary(pictures.gray_image('fixed_noise_grid/image/0', frame))
 
-    @stops_on_write_errors
+    @stops_cleanly
     def score(self, epoch, n, train_hist, mnist):
         """Score n generated images; print, keep in the history and in TensorBoard."""
         figures = sampling.quality_figures(self.sess, self.G_scored, self.z, mnist, n, epoch, self.settings)
@@ -152,7 +158,7 @@ class TrainingRun:
         figures.update(smallest_digit_share=min(shares), largest_digit_share=max(shares))
         self.progress.summary(scalars({f'quality/{k}': v for k, v in figures.items()}), epoch)
 
-    @stops_on_write_errors
+    @stops_cleanly
     def save(self, epoch, train_hist, fixed_z_, rng):
         """After each epoch: the history, the loss plot and a checkpoint, kept as the best too
         when this epoch was scored with the lowest distance so far."""
@@ -172,7 +178,7 @@ class TrainingRun:
         return self.earlier_ptime + time.time() - self.start_time
 
     def end_training(self, train_hist):
-        """After the loop, finished or stopped: the clock, the bar, and Ctrl-C back to normal."""
+        """After the loop, finished or stopped: the clock, the bar, and Ctrl-C back to what it was."""
         train_hist['total_ptime'] = [self.total_ptime()]
         self.progress.bar.close()
         self.stop.release()
@@ -181,19 +187,32 @@ class TrainingRun:
         """What a Ctrl-C or SIGTERM leaves: the outputs of the finished epochs; the exit status."""
         self.finish(train_hist)
         name = 'Ctrl-C' if self.stop.signal == signal.SIGINT else 'SIGTERM'
-        again = 'the same command' if self.settings['checkpoint'] == 'last' else \
-            'the same command without --checkpoint'  # with it, it would go back again
+        again = 'the same command' + ('' if self.settings['checkpoint'] == 'last' else ' without --checkpoint')
         print(f'{name}: stopped in epoch {self.epochs_done + 1}; {self.epochs_done} of '
               f'{self.train_epoch} epochs are saved in {self.results_dir}/. Run {again} to resume.')
         return 128 + self.stop.signal
 
-    @stops_on_write_errors
+    @stops_cleanly
     def finish(self, train_hist):
-        """The outputs that sum up the run so far: history, loss plot, GIF of the Fixed grids."""
+        """The outputs that sum up the run so far (history, loss plot, GIF of the Fixed grids); release."""
         self.files.save_history(train_hist)
         self.files.save_gif()
-        self.progress.writer.flush()
+        self.progress.writer.close()
         self.files.close()
+        self.release()
+
+
+def go_back_to(epoch, checkpoints, results_dir, model):
+    """--checkpoint=N when training: drop what came after epoch N, its checkpoints and grids,
+    saying so first."""
+    later = sorted(e for e in checkpoints.kept() if e > epoch)
+    last = results_folder.last_epoch_with_grids(results_dir, model, max(later + [epoch]))
+    if last == epoch:
+        return
+    print(f'going back to epoch {epoch}: dropping epochs {epoch + 1}-{last} from the history, '
+          f'the grids and the GIF, and their checkpoints ({", ".join(map(str, later))})')
+    checkpoints.drop_after(epoch)
+    results_folder.drop_grids(results_dir, model, epoch + 1, last)
 
 
 class Progress:
@@ -225,22 +244,29 @@ class Progress:
 
 class StopRequest:
     """Ctrl-C or SIGTERM ask the loop to stop after the current step, so that an interrupted run
-    keeps its last checkpoint whole and writes its plot and GIF. Asked twice, it stops at once."""
+    keeps its last checkpoint whole and writes its plot and GIF. Asked twice, it stops at once,
+    in one line, after putting back the handlers and calling let_go. release() puts back the handlers it found (a notebook
+    kernel's own among them)."""
 
-    def __init__(self):
-        self.signal = None
-        for sig in (signal.SIGINT, signal.SIGTERM):
+    def __init__(self, let_go):
+        self.signal, self.let_go = None, let_go
+        self.found = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in self.found:
             signal.signal(sig, self.handle)
 
     def handle(self, signum, frame):
         if self.signal:
-            raise KeyboardInterrupt
+            self.release()
+            self.let_go()
+            print(f'{os.path.basename(sys.argv[0])}: {signal.Signals(signum).name} again: '
+                  f'stopped at once; the epochs saved before stay whole.', file=sys.stderr)
+            raise SystemExit(128 + signum)
         self.signal = signum
 
     def release(self):
-        """After training, Ctrl-C and SIGTERM stop the script at once again."""
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        """Ctrl-C and SIGTERM do what they did before the run (a handler set outside Python: the default)."""
+        for sig, handler in self.found.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
 
 def scalars(values):

@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run(script, preset, overrides, seed, out):
     folder = os.path.join(out, f'seed-{seed}')
-    with open(f'{folder}.log', 'a') as log:
+    with open(f'{folder}.log', 'a', encoding='utf-8') as log:
         subprocess.run([sys.executable, script, preset, *overrides, f'--seed={seed}', f'--results_dir={folder}'],
                        check=True, stdout=log, stderr=log)
     with open(glob.glob(os.path.join(folder, '*train_hist.pkl'))[0], 'rb') as f:

@@ -2,7 +2,9 @@
 defaults, and the script run as a user runs it (a subprocess) or in this process (to look at its
 graph). The fixtures are in conftest.py."""
 import ast
+import contextlib
 import gzip
+import io
 import os
 import runpy
 import struct
@@ -49,7 +51,7 @@ def write_mnist(folder, n_train, n_test, seed=0):
 def script_defaults(script=SCRIPT):
     """The settings at the top of a story script, name: value, in their order, read from its
     source (importing the script would run it)."""
-    with open(script) as f:
+    with open(script, encoding='utf-8') as f:
         tree = ast.parse(f.read())
     defaults = {}
     for node in tree.body:
@@ -71,31 +73,32 @@ def run_script(*args, script=SCRIPT):
 
 
 def run_in_process(*args, script=SCRIPT):
-    """A story script (gan_mnist.py unless given) run in this process in a graph of its own;
-    returns its globals when it ends (graph, tensors, train_hist, ...) and the graph."""
-    argv, hook = sys.argv, sys.excepthook
+    """A story script (gan_mnist.py unless given) run in this process as a notebook's %run runs
+    it; returns its globals when it ends (graph, tensors, train_hist, ...) and its graph, which
+    the script made the default one."""
+    argv = sys.argv
     sys.argv = [script, *args]
     try:
-        with tf.Graph().as_default() as graph:
-            return runpy.run_path(script, run_name='__main__'), graph
+        return runpy.run_path(script, run_name='__main__'), tf.get_default_graph()
     finally:
-        sys.argv, sys.excepthook = argv, hook
+        sys.argv = argv
 
 
 def built_graph(results_dir, *args, script=DCGAN):
     """A story script's globals once its graph is built and initialized, without training: run
-    with --sample=1 on an empty results_dir, it stops where it finds no checkpoint to sample."""
-    argv, hook = sys.argv, sys.excepthook
+    with --sample=1 on an empty results_dir, it stops where it finds no checkpoint to sample
+    (its one-line refusal, printed as it is raised, kept from stderr)."""
+    argv = sys.argv
     sys.argv = [script, f'--results_dir={results_dir}', '--sample=1', *args]
     namespace = {'__name__': '__main__', '__file__': script}
     try:
-        with tf.Graph().as_default() as graph, open(script) as f:
+        with open(script, encoding='utf-8') as f, contextlib.redirect_stderr(io.StringIO()):
             exec(compile(f.read(), script, 'exec'), namespace)  # noqa: S102 (runpy keeps no globals on an error)
     except InputError as e:
         assert 'no checkpoint' in str(e), e
-        return namespace, graph
+        return namespace, tf.get_default_graph()
     finally:
-        sys.argv, sys.excepthook = argv, hook
+        sys.argv = argv
     raise AssertionError(f'{script} --sample=1 found a checkpoint in {results_dir}')
 
 

@@ -2,7 +2,10 @@
 their run state, the check that a saved run is the same run, Ctrl-C, TensorBoard summaries, the
 grid."""
 import os
+import re
 import signal
+import subprocess
+import sys
 
 import imageio.v3 as iio
 import numpy as np
@@ -127,16 +130,24 @@ def test_a_run_with_other_training_settings_is_refused():
         check_same_run(dict(settings, lr=0.001, seed=3), settings)
 
 
-def test_ctrl_c_asks_once_then_stops_at_once():
-    stop = training_run.StopRequest()
+def test_ctrl_c_asks_once_then_stops_at_once_and_puts_back_the_handlers_it_found(capsys):
+    def kernels_own(signum, frame):  # a notebook kernel's handler, say
+        pass
+    signal.signal(signal.SIGINT, kernels_own)
+    let_go = []
     try:
+        stop = training_run.StopRequest(lambda: let_go.append(True))
         os.kill(os.getpid(), signal.SIGINT)
-        assert stop.signal == signal.SIGINT
-        with pytest.raises(KeyboardInterrupt):
+        assert stop.signal == signal.SIGINT and not let_go
+        with pytest.raises(SystemExit) as stopped:
             os.kill(os.getpid(), signal.SIGINT)
+        assert stopped.value.code == 130 and let_go == [True]
+        assert capsys.readouterr().err.endswith(': SIGINT again: stopped at once; the epochs saved '
+                                                'before stay whole.\n')
+        assert signal.getsignal(signal.SIGINT) is kernels_own
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
-        stop.release()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def test_summaries_made_from_values():
@@ -179,11 +190,31 @@ def test_starting_over_deletes_only_the_files_the_script_writes(tmp_path, capsys
 
 
 def test_one_training_run_per_results_dir(tmp_path):
+    """Another process holding the lock (as filelock takes it for a run) refuses this one, naming
+    it; once that process ends, however it ends, the lock is free."""
+    lock_file = os.path.join(tmp_path, results_folder.LOCK_NAME)
+    holds = ('import filelock, sys, time; held = filelock.FileLock(sys.argv[1]); held.acquire(); '
+             'print("held", flush=True); time.sleep(60)')
+    holder = subprocess.Popen([sys.executable, '-c', holds, lock_file],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == 'held\n'
+        with pytest.raises(InputError, match=f'is in use by another training run \\(process {holder.pid}\\)'):
+            results_folder.lock(str(tmp_path))
+    finally:
+        holder.kill()
+        holder.communicate()
+    results_folder.lock(str(tmp_path)).release()
+
+
+def test_a_lock_this_process_still_holds_is_taken_over(tmp_path):
+    """A notebook kernel whose last run stopped on an error before letting go of the lock: its
+    next run in that folder takes the lock over instead of being refused by itself."""
     first = results_folder.lock(str(tmp_path))
-    with pytest.raises(InputError, match=f'is in use by another training run \\(process {os.getpid()}\\)'):
-        results_folder.lock(str(tmp_path))
-    first.close()  # as when the process ends
-    results_folder.lock(str(tmp_path)).close()
+    second = results_folder.lock(str(tmp_path))
+    assert second.is_locked and not first.is_locked
+    second.release()
+    assert not second.is_locked
 
 
 def test_run_state_is_json_and_npz_never_a_pickle(variable_session, tmp_path):
@@ -206,8 +237,7 @@ def test_run_state_is_json_and_npz_never_a_pickle(variable_session, tmp_path):
 @pytest.mark.parametrize('script, newer', [
     (SCRIPT, ('d_lr_ratio', 'minibatch_stddev')),
     (DCGAN, ('adam_beta1', 'keep_prob', 'label_smoothing', 'd_lr_ratio', 'minibatch_stddev',
-             'kernel_size', 'g_start', 'd_batch_norm', 'g_extra_layers', 'd_extra_layers',
-             'g_dense_units', 'd_dense_units', 'g_dense_layers'))])
+             'kernel_size', 'g_dense_units', 'd_dense_units', 'g_dense_layers'))])
 def test_a_run_saved_before_the_newest_settings_was_trained_without_them(variable_session,
                                                                            tmp_path, script, newer):
     sess, _ = variable_session
@@ -223,6 +253,21 @@ def test_a_run_saved_before_the_newest_settings_was_trained_without_them(variabl
     check_same_run(saved, defaults)  # the defaults: the reference's, as those runs were
     with pytest.raises(InputError, match=r"trained with d_lr_ratio=1.0; this run asks for d_lr_ratio=2.0"):
         check_same_run(saved, dict(defaults, d_lr_ratio=2.0))
+
+
+def test_a_run_trained_with_a_removed_setting_is_refused_naming_the_commit_that_has_it(variable_session, tmp_path):
+    sess, _ = variable_session
+    checkpoints = Checkpoints(str(tmp_path))
+    defaults = script_defaults(DCGAN)
+    checkpoints.save(sess, 1, {'epoch': 1, 'settings': dict(run_settings(defaults), g_start='conv', d_batch_norm=True),
+                               'fixed_z': np.zeros((25, 100))})
+    check_same_run(checkpoints.saved_settings(), defaults)  # the values this version builds
+    checkpoints.save(sess, 2, {'epoch': 2, 'settings': dict(run_settings(defaults), g_start='dense', g_extra_layers=1),
+                               'fixed_z': np.zeros((25, 100))})
+    with pytest.raises(InputError, match=re.escape("holds a run trained with g_start='dense', g_extra_layers=1, "
+                                                   "which this version of the script no longer builds "
+                                                   "(`git checkout 89fbded` does)")):
+        check_same_run(checkpoints.saved_settings(), defaults)
 
 
 def test_a_run_saved_as_pickles_is_not_loaded(variable_session, tmp_path):

@@ -154,8 +154,10 @@ def better(tiny_mnist, tmp_path_factory):
         '--train_epoch=2', '--batch_size=50', '--eval_samples=0', '--batch_norm=True',
         '--ema_decay=0.9', '--lr_decay_epochs=2', '--label_smoothing=0.1', '--d_lr_ratio=2.0',
         '--minibatch_stddev=True')
-    with graph.as_default(), tf.Session() as sess:
-        sess.run(tf.global_variables_initializer())
+    with graph.as_default():  # not held while other tests run: their story makes a new default graph
+        init = tf.global_variables_initializer()
+    with tf.Session(graph=graph) as sess:
+        sess.run(init)
         yield ns, graph, sess
 
 

@@ -112,8 +112,9 @@ def test_without_onednn_the_dcgan_says_its_bfloat16_runs_in_float32(tiny_mnist, 
                      '--train_epoch=1', '--precision=bfloat16', script=DCGAN)
     assert ran.returncode == 0, ran.stderr[-2000:]
     said = [line for line in ran.stdout.splitlines() if line.startswith("precision='bfloat16'")]
-    assert said == [("precision='bfloat16': TensorFlow's oneDNN kernels are off here (TF_ENABLE_ONEDNN_OPTS), "
-                     "and its bfloat16 rewrite with them, so this session computes in float32.")]
+    assert said == [("precision='bfloat16': TensorFlow's oneDNN kernels are off here (TF_ENABLE_ONEDNN_OPTS, or a "
+                     "build without them), and its bfloat16 rewrite with them, so this session computes in "
+                     "float32. Training goes on; `python bench.py` measures it here.")]
     assert '[1/1] - ptime' in ran.stdout
 
 
@@ -126,27 +127,30 @@ CPUINFO = {  # /proc/cpuinfo's flags (x86) or Features (Arm) lines
 }
 
 
-@pytest.mark.parametrize('cpu, flags', [('sapphire rapids', ['amx_bf16', 'avx512_bf16']),
-                                        ('zen 4', ['avx512_bf16']), ('graviton 3', ['bf16']),
-                                        ('skylake', []), ('zen 3', [])])
-def test_a_cpu_without_bfloat16_is_told_in_one_line(tmp_path, capsys, cpu, flags):
+@pytest.mark.parametrize('cpu, flags, says', [
+    ('sapphire rapids', ['amx_bf16', 'avx512_bf16'], None),
+    ('zen 4', ['avx512_bf16'], "has AVX512-BF16 but no AMX: there bfloat16 measured 0.53-0.76 times float32's speed"),
+    ('graviton 3', ['bf16'], 'this Arm CPU has BF16: bfloat16 was not measured on one'),
+    ('skylake', [], 'no bfloat16 instructions: TensorFlow emulates them, slower than float32'),
+    ('zen 3', [], 'no bfloat16 instructions: TensorFlow emulates them, slower than float32')])
+def test_bfloat16_where_it_may_not_pay_is_said_in_one_line(tmp_path, capsys, cpu, flags, says):
+    """Silent only with AMX, where bfloat16 measured faster."""
     cpuinfo = tmp_path / 'cpuinfo'
     cpuinfo.write_text('processor\t: 0\n' + CPUINFO[cpu] + 'processor\t: 1\n' + CPUINFO[cpu])
     assert bfloat16.cpu_bfloat16_flags(str(cpuinfo)) == flags
-    bfloat16.say_if_slower('bfloat16', str(cpuinfo))
+    bfloat16.say_if_it_may_not_pay('bfloat16', None, str(cpuinfo))
     said = capsys.readouterr().out
-    if flags:
+    if says is None:
         assert said == ''
     else:
-        assert said.count('\n') == 1 and 'has none of the bfloat16 instructions' in said
-        assert 'slower here than float32; training goes on' in said
-    bfloat16.say_if_slower('float32', str(cpuinfo))
+        assert said.count('\n') == 1 and says in said and said.endswith('Training goes on; `python bench.py` measures it here.\n')
+    bfloat16.say_if_it_may_not_pay('float32', None, str(cpuinfo))
     assert capsys.readouterr().out == ''
 
 
 def test_a_system_without_cpuinfo_is_told_it_cannot_tell(tmp_path, capsys):
     missing = str(tmp_path / 'cpuinfo')
     assert bfloat16.cpu_bfloat16_flags(missing) is None and not os.path.exists(missing)
-    bfloat16.say_if_slower('bfloat16', missing)
+    bfloat16.say_if_it_may_not_pay('bfloat16', None, missing)
     said = capsys.readouterr().out
-    assert said.count('\n') == 1 and 'cannot tell whether its CPU has the bfloat16 instructions' in said
+    assert said.count('\n') == 1 and 'this system does not say whether its CPU has AMX' in said

@@ -10,7 +10,7 @@ from helpers import DCGAN, ROOT, SCRIPT
 
 def reading_map(section):
     """(first, last, [code named]) for each row of the section's line map."""
-    with open(os.path.join(ROOT, 'README.md')) as f:
+    with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as f:
         readme = f.read()
     text = readme[readme.index(section):]
     text = text[:text.find('\n#', 1)]
@@ -21,7 +21,7 @@ def reading_map(section):
 @pytest.mark.parametrize('section, script, rows_at_least', [
     ('## Reading the script', SCRIPT, 15), ('### Reading the DCGAN script', DCGAN, 10)])
 def test_each_row_of_the_reading_map_holds_what_it_names(section, script, rows_at_least):
-    with open(script) as f:
+    with open(script, encoding='utf-8') as f:
         lines = f.read().splitlines()
     rows = reading_map(section)
     assert len(rows) >= rows_at_least

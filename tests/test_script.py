@@ -133,7 +133,7 @@ def test_checkpoints_are_kept_with_the_run_state(trained):
     assert {'checkpoint', 'gan-2.index', 'run-2.json', 'run-2.npz', 'gan-1.index', 'run-1.json',
             'run-1.npz'} <= set(names)
     assert not [name for name in names if name.endswith('.pkl')]  # data only: no pickle
-    with open(os.path.join(results, 'checkpoints', 'run-2.json')) as f:
+    with open(os.path.join(results, 'checkpoints', 'run-2.json'), encoding='utf-8') as f:
         state = json.load(f)
     assert state['epoch'] == 2 and state['settings']['batch_size'] == 50
     assert len(state['train_hist']['D_losses']) == 2
@@ -299,7 +299,7 @@ def bad_data(tiny_mnist, base):
     unpaired = os.path.join(base, 'unpaired_data')
     shutil.copytree(tiny_mnist, unpaired)
     write_idx(os.path.join(unpaired, 'train-labels-idx1-ubyte.gz'), np.zeros(6999))
-    open(os.path.join(base, 'a_file'), 'w').close()
+    open(os.path.join(base, 'a_file'), 'w', encoding='utf-8').close()
 
 
 def test_bad_input_is_refused_with_one_line_and_changes_nothing(trained, tiny_mnist, tmp_path):
