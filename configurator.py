@@ -18,7 +18,8 @@ import sys
 # with the same values (run_settings).
 OUTPUT_SETTINGS = ('train_epoch', 'data_dir', 'data_url', 'results_dir', 'resume',
                    'keep_checkpoints', 'summary_every', 'eval_samples', 'eval_every', 'sample',
-                   'evaluate', 'checkpoint', 'precision')
+                   'digit', 'evaluate', 'interpolate', 'checkpoint', 'precision')
+INSTEAD_OF_TRAINING = ('sample', 'evaluate', 'interpolate')  # each > 0 uses a checkpoint instead
 # Settings that shape the networks or add variables to the graph (ema_decay's averages,
 # lr_decay_epochs' lr_scale), in either story: --sample and --evaluate take them from the saved
 # run (network_settings), so that its checkpoint restores.
@@ -54,6 +55,7 @@ SCORED_WHY = ("the Fréchet distance fits a covariance to the classifier's 128 f
               "set: 90 at 200 samples, 38 at 500, 20 at 1,000, 6 at 10,000)")
 SCORED_COUNT = (lambda v, s: v == 0 or v >= MIN_SCORED_SAMPLES,  # eval_samples' and evaluate's rule
                 f'0 (off) or at least {MIN_SCORED_SAMPLES}: {SCORED_WHY}')
+MAX_WALKS = 100  # --interpolate: 1,000 images, 16 MB at the reference's 64x64, a grid 100 images tall
 FOLDERS = ('data_dir', 'results_dir')  # an empty value is refused: it would mean the current folder
 RULES = {  # setting: (what a good value passes, given the settings; what the message says it must be)
     'batch_size': (lambda v, s: v >= 1, 'at least 1'),
@@ -86,7 +88,9 @@ RULES = {  # setting: (what a good value passes, given the settings; what the me
     'eval_samples': SCORED_COUNT,
     'eval_every': (lambda v, s: v >= 0, 'at least 0 (0: only at the end)'),
     'sample': (lambda v, s: v >= 0, 'at least 0 (0: train)'),
+    'digit': (lambda v, s: -1 <= v <= 9, 'a digit, 0 to 9 (-1: any)'),
     'evaluate': SCORED_COUNT,
+    'interpolate': (lambda v, s: 0 <= v <= MAX_WALKS, f'from 1 to {MAX_WALKS} walks (0, the default: none)'),
     'checkpoint': (lambda v, s: v in ('last', 'best') or v.isdigit() and int(v) >= 1,
                    "'last', 'best' or the number of a kept epoch"),
 }
@@ -118,6 +122,8 @@ def configure(args, defaults):
     for arg in args:
         settings.update(parse_override(arg, defaults))
     check(settings)
+    if settings['interpolate'] == 0 and 'interpolate' in given_names(args, defaults):
+        raise InputError(f"--interpolate=0 asks for no walk: give 1 to {MAX_WALKS} walks, or leave it out to train.")
     return settings
 
 
@@ -207,8 +213,12 @@ def check(s):
         if name in RULES and not RULES[name][0](value, s):
             raise InputError(f"--{name}={value!r} is out of range: it must be "
                              f"{RULES[name][1].format(**s)}.")
-    if s['sample'] and s['evaluate']:
-        raise InputError("--sample and --evaluate each replace training: give one of them.")
+    instead = [f'--{name}' for name in INSTEAD_OF_TRAINING if s[name]]
+    if len(instead) > 1:
+        raise InputError(f"{' and '.join(instead)} each replace training: give one of them.")
+    if s['digit'] != -1 and not s['sample']:
+        raise InputError(f"--digit={s['digit']} picks the samples of --sample: give --sample=N too, "
+                         f"as in --sample=100 --digit={s['digit']}.")
     if s['checkpoint'] != 'last' and not s['resume']:
         raise InputError(f"--checkpoint={s['checkpoint']} goes back to a saved epoch, and "
                          f"--resume=False starts over: give one of them.")
@@ -221,7 +231,7 @@ def check(s):
 def check_against_data(s, n_images):
     """What only the data can tell: a training batch, and the samples scored, within the n_images
     training images of data_dir."""
-    training = not (s['sample'] or s['evaluate'])
+    training = not any(s[name] for name in INSTEAD_OF_TRAINING)
     if training and s['batch_size'] > n_images:
         raise InputError(f"--batch_size={s['batch_size']} is larger than the {n_images} "
                          f"training images in {s['data_dir']}/.")

@@ -55,9 +55,11 @@ summary_every = 50    # steps between TensorBoard loss points
 eval_samples = 10000  # generated images scored at the end of training; 0 skips the scoring
 eval_every = 0        # also score every this many epochs (costs time each time); 0 = only at the end
 # instead of training
-sample = 0            # N > 0: write N samples of a checkpoint to samples.npy and samples.png
+sample = 0            # N > 0: write N samples of a checkpoint to samples.npy, and samples.png by digit
+digit = -1            # 0-9 with sample: only samples the shipped classifier takes for this digit
 evaluate = 0          # N > 0: score N samples of a checkpoint and print the figures
-checkpoint = 'last'   # what --sample/--evaluate load, or training goes back to: 'best', an epoch
+interpolate = 0       # K > 0: K walks through G's noise, to interpolation.png and .gif
+checkpoint = 'last'   # what sample/evaluate/interpolate load, or training goes back to: 'best', an epoch
 
 # a settings file and --name=value arguments override the lines above (nanoGPT's configurator)
 defaults = {name: value for name, value in globals().items()
@@ -68,7 +70,7 @@ import tensorflow.compat.v1 as tf
 
 from backstage import bfloat16, layers, sampling, training_run
 
-if settings['sample'] or settings['evaluate']:  # the network the saved run was trained with
+if any(settings[name] for name in configurator.INSTEAD_OF_TRAINING):  # the network the saved run was trained with
     given = configurator.given_names(sys.argv[1:], defaults)
     settings = sampling.with_saved_network(settings, given)
 globals().update(settings)
@@ -166,8 +168,8 @@ if batch_norm or ema_decay:
 sess = tf.Session()  # the reference's InteractiveSession is meant for shells and notebooks
 sess.run(tf.global_variables_initializer())
 
-if sample or evaluate:  # instead of training: use a checkpoint in results_dir (--checkpoint)
-    sampling.sample_or_evaluate(sess, G_sample, z, mnist, settings)
+if sample or evaluate or interpolate:  # instead of training: use a checkpoint in results_dir (--checkpoint)
+    sampling.instead_of_training(sess, G_sample, z, mnist, settings)
     sys.exit()
 
 # results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any

@@ -6,7 +6,9 @@ import a story or read its globals: settings reach them as arguments.
     results_folder.py  results_dir: its folders, the lock, starting over, the grids' paths
     checkpoints.py     the last and the best checkpoints, with the run state beside them
     pictures.py        sample grids, loss and quality plots, the GIF, TensorBoard's image
-    sampling.py        --sample and --evaluate, and the quality figures of a checkpoint
+    sampling.py        --sample, --evaluate, --interpolate from a checkpoint; the quality figures
+    by_digit.py        the digits the classifier names in G's samples: --sample's sheet, --digit
+    walks.py           --interpolate's walks through the noise
     mnist_score.py     the classifier score and Fréchet distance
     layers.py          batch normalization and the weight average, for either story's networks
     bfloat16.py        the precision setting: the session's bfloat16 rewrite, or casts in a layer

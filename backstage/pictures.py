@@ -84,10 +84,46 @@ class QualityFigure:
         self.fig.savefig(path, format='png')
 
 
-def save_gif(frames, path):
-    # 5 fps, as the reference; optimize=False keeps one 256-gray palette for every frame,
-    # without which Pillow reads a later frame in another mode than the first
-    iio.imwrite(path, np.stack(frames), extension='.gif', duration=200, loop=0, optimize=False)
+def save_rows(rows, labels, caption, path):
+    """Rows of square images (R x C x side x side, in [-1, 1]; NaN: an empty tile), each row
+    labelled on its left, and a caption below: --sample's sheet by digit, --interpolate's walks.
+    A 28x28 image is drawn 3x3 screen pixels a pixel, as in the 5x5 grid."""
+    n_rows, n_columns, side = rows.shape[:3]
+    tile, scale = side + 2, max(1, 84 // side)  # a blank 1-pixel frame around each image
+    sheet = np.full((n_rows, tile, n_columns, tile), np.nan, np.float32)
+    sheet[:, 1:-1, :, 1:-1] = rows.transpose(0, 2, 1, 3)
+    width, height = n_columns * tile * scale / 100, n_rows * tile * scale / 100  # inches at 100 dpi
+    margin_left, margin_bottom = 1.5, 0.4
+    fig = plt.figure(figsize=(width + margin_left + 0.1, height + margin_bottom + 0.1), dpi=100)
+    ax = fig.add_axes([margin_left / (width + margin_left + 0.1), margin_bottom / (height + margin_bottom + 0.1),
+                       width / (width + margin_left + 0.1), height / (height + margin_bottom + 0.1)])
+    ax.imshow(sheet.reshape(n_rows * tile, n_columns * tile), cmap='gray', vmin=-1, vmax=1,
+              interpolation='nearest')
+    ax.set_xticks([])
+    ax.set_yticks((np.arange(n_rows) + 0.5) * tile - 0.5, labels)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.text(0.5, 0.15 / (height + margin_bottom + 0.1), caption, ha='center')
+    fig.savefig(path, format='png')
+    plt.close(fig)
+
+
+def tiled(images, columns, scale=3):
+    """Square images (N x side x side, in [-1, 1]) side by side in rows of `columns`, each pixel
+    drawn scale x scale, as gray uint8 with a black 1-pixel frame around each: a GIF frame."""
+    n, side = len(images), images.shape[-1]
+    rows = -(-n // columns)
+    tiles = np.full((rows * columns, side + 2, side + 2), -1, np.float32)
+    tiles[:n, 1:-1, 1:-1] = images
+    grid = tiles.reshape(rows, columns, side + 2, side + 2).transpose(0, 2, 1, 3).reshape(rows * (side + 2), -1)
+    return np.kron(np.round((grid + 1) * 127.5).astype(np.uint8), np.ones((scale, scale), np.uint8))
+
+
+def save_gif(frames, path, duration=200):
+    # 5 fps by default, as the reference; optimize=False keeps one 256-gray palette for every
+    # frame, without which Pillow reads a later frame in another mode than the first
+    iio.imwrite(path, np.stack(frames), extension='.gif', duration=duration, loop=0, optimize=False)
 
 
 def gray_image(tag, picture):

@@ -1,11 +1,14 @@
-"""Instead of training: --sample=N writes N samples of a checkpoint, --evaluate=N prints the
-quality figures of N samples; and the quality figures a training run records."""
+"""Instead of training, from a checkpoint: --sample=N writes N samples (with --digit=D, only
+samples the classifier takes for D), grouped by digit in its picture; --evaluate=N prints the
+quality figures of N samples; --interpolate=K draws K walks through the noise. And the quality
+figures a training run records."""
 import os
 import shutil
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from backstage import by_digit, mnist_score, walks
 from backstage.checkpoints import Checkpoints, check_same_script, differing
 from backstage.files import replaced_atomically, write_failure
 from backstage.pictures import GridFigure
@@ -16,13 +19,13 @@ CHUNK = 10000  # samples made at once: 31 MB, so memory stays bounded however ma
 
 def with_saved_network(settings, given):
     """The settings, with those that shape the network (network_settings) taken from the run
-    whose checkpoint --sample or --evaluate will load. One the user gave (`given`: the names set
-    by a settings file or --name=value) with another value is refused."""
+    whose checkpoint --sample, --evaluate or --interpolate will load. One the user gave (`given`:
+    the names set by a settings file or --name=value) with another value is refused."""
     checkpoint_dir = os.path.join(settings['results_dir'], 'checkpoints')
     saved = Checkpoints(checkpoint_dir).saved_settings(settings['checkpoint']) \
         if os.path.isdir(checkpoint_dir) else None
     if saved is None:
-        return settings  # sample_or_evaluate says there is nothing to load
+        return settings  # instead_of_training says there is nothing to load
     check_same_script(saved, settings)
     shaping = network_settings(settings)
     differ, said = differing([n for n in shaping if n in given], saved, settings, 'this command')
@@ -44,50 +47,78 @@ def check_disk_room(settings, G_sample):
                          f"free. Ask for fewer samples, or make room first.")
 
 
-def sample_or_evaluate(sess, G_sample, z, mnist, settings):
-    """--sample=N: N samples to samples.npy and samples.png; --evaluate=N: the quality figures
-    of N samples, printed."""
+def instead_of_training(sess, G_sample, z, mnist, settings):
+    """--sample=N: N samples to samples.npy, and samples.png (by digit; with --digit, a grid of
+    the first 25); --evaluate=N: the quality figures of N samples, printed; --interpolate=K: K
+    walks through the noise to interpolation.png and .gif. From the checkpoint --checkpoint names."""
     results_dir = settings['results_dir']
     checkpoint_dir = os.path.join(results_dir, 'checkpoints')
     check_against_data(settings, len(mnist.train.images))
     run_state = Checkpoints(checkpoint_dir).restore(sess, settings['checkpoint']) \
         if os.path.isdir(checkpoint_dir) else None
     if run_state is None:
-        raise InputError(f"no checkpoint in {checkpoint_dir}/: nothing trained to "
-                         f"{'sample from' if settings['sample'] else 'evaluate'}. Train first, or "
-                         f"point --results_dir at a folder holding a trained run.")
+        asked = next(f'--{name}' for name in ('sample', 'evaluate', 'interpolate') if settings[name])
+        raise InputError(f"no checkpoint in {checkpoint_dir}/: nothing trained for {asked}. Train "
+                         f"first, or point --results_dir at a folder holding a trained run.")
     epoch, n = run_state['epoch'], settings['sample'] or settings['evaluate']
     if settings['evaluate']:
         quality_figures(sess, scorable(G_sample), z, mnist, n, epoch, settings)
         return
+    if settings['interpolate']:
+        try:
+            png, gif = walks.save_walks(sess, G_sample, z, settings['interpolate'], settings['seed'], epoch,
+                                        results_dir)
+        except OSError as e:
+            raise InputError(f"{write_failure(e)}. Nothing was replaced.") from None
+        print(f"wrote {settings['interpolate']} walks through the noise of epoch {epoch} to {png} and {gif}")
+        return
     check_disk_room(settings, G_sample)
-    rng = np.random.default_rng(settings['seed'])
+    rng, digit = np.random.default_rng(settings['seed']), settings['digit']
+    weights = mnist_score.load_classifier(mnist, os.path.join(settings['data_dir'], 'mnist_classifier.npz'))
+    sheet, kept = by_digit.Sheet(), by_digit.DigitFilter(digit, n, CHUNK)
     try:
         with replaced_atomically(os.path.join(results_dir, 'samples.npy')) as npy, \
                 replaced_atomically(os.path.join(results_dir, 'samples.png')) as png:
-            first = write_samples(sess, G_sample, z, n, rng, npy)
-            GridFigure().save(first, f'{n} samples, epoch {epoch}', png)
+            if digit < 0:
+                sizes = [min(CHUNK, n - i) for i in range(0, n, CHUNK)]
+                chunks = (sheet.add(*chunk) for chunk in labelled_chunks(sess, G_sample, z, rng, weights, sizes))
+                write_samples(npy, n, G_sample.shape[1:], chunks)
+                sheet.save(f'{n} samples, epoch {epoch}, by the digit the classifier names', png)
+            else:
+                chunks = (kept.keep(*chunk) for chunk in labelled_chunks(sess, G_sample, z, rng, weights, kept.sizes()))
+                first = write_samples(npy, n, G_sample.shape[1:], chunks)
+                GridFigure().save(first, f'{n} samples of digit {digit}, epoch {epoch}', png)
     except OSError as e:  # neither file is replaced: the two stay a pair
         raise InputError(f"{write_failure(e, os.path.join(results_dir, 'samples.npy'))}. "
                          f"Nothing was replaced: the samples.npy and "
                          f"samples.png that were there, if any, are kept.") from None
     print(f'wrote {n} samples of epoch {epoch} to {results_dir}/samples.npy and samples.png')
+    print(sheet.describe() if digit < 0 else kept.describe())
 
 
-def write_samples(sess, G_sample, z, n, rng, path):
-    """n samples as a float32 .npy file of shape (n, 784), or (n, size, size, 1) for the DCGAN
-    (the generator's shape), written a chunk at a time so that
-    memory stays bounded for any n; returns the first chunk. (numpy's open_memmap writes a .npy
-    by chunks too, but a memory map's pages count as the process's memory: writing 1.0 GB
-    through it raised the peak resident memory by 957 MiB here, through the file by nothing.)"""
-    first = None
+def write_samples(path, n, shape, chunks):
+    """n samples as a float32 .npy file of shape (n, *shape): (n, 784), or (n, size, size, 1)
+    for the DCGAN, written a chunk at a time so that memory stays bounded for any n; returns the
+    first 25. (numpy's open_memmap writes a .npy by chunks too, but a memory map's pages count as
+    the process's memory: writing 1.0 GB through it raised the peak resident memory by 957 MiB
+    here, through the file by nothing.)"""
+    first = []
     with open(path, 'wb') as f:
-        np.lib.format.write_array_header_1_0(f, {'descr': '<f4', 'fortran_order': False,
-                                                 'shape': (n, *G_sample.shape[1:])})
-        for chunk in generated_chunks(sess, G_sample, z, n, rng):
+        np.lib.format.write_array_header_1_0(f, {'descr': '<f4', 'fortran_order': False, 'shape': (n, *shape)})
+        for chunk in chunks:
             f.write(chunk.astype('<f4', copy=False))  # numpy's tofile says less when it fails
-            first = chunk if first is None else first
-    return first
+            first.extend(chunk[:25 - len(first)])
+    return np.array(first)
+
+
+def labelled_chunks(sess, G_sample, z, rng, weights, sizes):
+    """For each size in sizes: that many generated images (G_sample's shape) from normal noise,
+    and the classifier's probabilities for them (N x 10)."""
+    G_scored = scorable(G_sample)
+    for size in sizes:
+        noise = rng.standard_normal((size, *z.shape[1:]), dtype=np.float32)
+        images, scored = sess.run([G_sample, G_scored], {z: noise})
+        yield images, mnist_score.forward(weights, scored)[1]
 
 
 def generated_chunks(sess, G_sample, z, n, rng):
@@ -109,7 +140,6 @@ def scorable(G_sample):
 def quality_figures(sess, G_scored, z, mnist, n, epoch, settings):
     """Classifier score and Fréchet distance of n samples of G_scored (scorable's), with the
     real-data ceiling, printed."""
-    from backstage import mnist_score  # only runs that score need it
     images = np.concatenate(list(generated_chunks(sess, G_scored, z, n,
                                                   np.random.default_rng(settings['seed'] + epoch))))
     cache_path = os.path.join(settings['data_dir'], 'mnist_classifier.npz')

@@ -80,7 +80,9 @@ BAD_VALUES = {  # every setting of the two scripts: values they refuse (as typed
     'eval_samples': ['-1', '1', '999', '1e4'],
     'eval_every': ['-1'],
     'sample': ['-1', '2.5'],
+    'digit': ['10', '-2', 'seven'],
     'evaluate': ['-1', '2', '999'],
+    'interpolate': ['-1', '101', '2.5'],
     'checkpoint': ['', '0', '-1', 'first', '1.5'],
     'precision': ['', 'fp8', 'bf16', 'float16', 'Float32'],
 }

@@ -1,4 +1,4 @@
-"""The README's maps of the story scripts ("Reading the script", "Reading the DCGAN script"):
+"""The maps of the story scripts (the README's "Reading the script", docs/reading_the_dcgan.md):
 each row's line range must hold every piece of code its middle column names, so that a map fails
 a test when its script moves."""
 import os
@@ -8,9 +8,9 @@ import pytest
 from helpers import DCGAN, ROOT, SCRIPT
 
 
-def reading_map(section):
+def reading_map(document, section):
     """(first, last, [code named]) for each row of the section's line map."""
-    with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as f:
+    with open(os.path.join(ROOT, document), encoding='utf-8') as f:
         readme = f.read()
     text = readme[readme.index(section):]
     text = text[:text.find('\n#', 1)]
@@ -18,16 +18,17 @@ def reading_map(section):
             for row in re.finditer(r'^\| (\d+)-(\d+) \| (.*?) \| .* \|$', text, re.MULTILINE)]
 
 
-@pytest.mark.parametrize('section, script, rows_at_least', [
-    ('## Reading the script', SCRIPT, 15), ('### Reading the DCGAN script', DCGAN, 10)])
-def test_each_row_of_the_reading_map_holds_what_it_names(section, script, rows_at_least):
+@pytest.mark.parametrize('document, section, script, rows_at_least', [
+    ('README.md', '## Reading the script', SCRIPT, 15),
+    ('docs/reading_the_dcgan.md', '# Reading the DCGAN script', DCGAN, 10)])
+def test_each_row_of_the_reading_map_holds_what_it_names(document, section, script, rows_at_least):
     with open(script, encoding='utf-8') as f:
         lines = f.read().splitlines()
-    rows = reading_map(section)
+    rows = reading_map(document, section)
     assert len(rows) >= rows_at_least
     assert all(names for _, _, names in rows)
     assert [first for first, _, _ in rows] == sorted(first for first, _, _ in rows)
     for first, last, names in rows:
         held = '\n'.join(lines[first - 1:last])
         missing = [name for name in names if name not in held]
-        assert not missing, f'README: lines {first}-{last} of {os.path.basename(script)} do not hold {missing}'
+        assert not missing, f'{document}: lines {first}-{last} of {os.path.basename(script)} do not hold {missing}'

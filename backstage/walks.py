@@ -1,0 +1,51 @@
+"""--interpolate=K: K walks through G's noise space, each from one noise vector to another in
+STEPS steps, as the DCGAN paper's latent-space figures: a K x STEPS grid (interpolation.png) and a
+GIF that plays the walks forth and back (interpolation.gif). The noise comes from the run's seed,
+so a checkpoint's walks are the same each time they are drawn."""
+import os
+
+import numpy as np
+
+from backstage import pictures
+from backstage.files import replaced_atomically
+
+STEPS = 10
+
+
+def slerp(a, b, t):
+    """Points along the great circle from each row of a to the same row of b, at fractions t
+    (0: a, exactly; 1: b): shape (rows, len(t), features). Spherical, not straight: Gaussian
+    noise of 100 values has a norm near 10, and a straight line between two such vectors passes
+    through shorter ones (about 7 halfway), which G never saw in training; along the circle the
+    norm stays between the two ends'."""
+    cosine = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    omega = np.arccos(np.clip(cosine, -1, 1))[:, None, None]
+    t = np.asarray(t, np.float64)[None, :, None]
+    near = np.sin(omega) < 1e-6  # (almost) the same direction: the straight line is the circle
+    from_a = np.where(near, 1 - t, np.sin((1 - t) * omega) / np.where(near, 1, np.sin(omega)))
+    to_b = np.where(near, t, np.sin(t * omega) / np.where(near, 1, np.sin(omega)))
+    return from_a * a[:, None] + to_b * b[:, None]
+
+
+def walk_noise(k, noise_shape, seed):
+    """The noise of k walks from the run's seed: (k * STEPS, *noise_shape), walk after walk."""
+    rng = np.random.default_rng(seed)
+    ends = rng.standard_normal((2, k, int(np.prod(noise_shape))))
+    path = slerp(ends[0], ends[1], np.linspace(0, 1, STEPS))
+    return path.reshape(k * STEPS, *noise_shape).astype(np.float32)
+
+
+def save_walks(sess, G_sample, z, k, seed, epoch, results_dir):
+    """Draw k walks of the checkpoint's G; write interpolation.png and .gif, each whole; return
+    their paths."""
+    images = sess.run(G_sample, {z: walk_noise(k, z.shape[1:], seed)})
+    side = round(images[0].size ** 0.5)
+    walks = images.reshape(k, STEPS, side, side)
+    png, gif = (os.path.join(results_dir, f'interpolation.{ending}') for ending in ('png', 'gif'))
+    with replaced_atomically(png) as tmp_png, replaced_atomically(gif) as tmp_gif:
+        pictures.save_rows(walks, [f'walk {i + 1}' for i in range(k)],
+                           f'{k} walks through the noise, epoch {epoch}', tmp_png)
+        columns = int(np.ceil(np.sqrt(k)))  # each frame: the k walks at one step, in a square
+        frames = [pictures.tiled(walks[:, step], columns) for step in (*range(STEPS), *range(STEPS - 2, 0, -1))]
+        pictures.save_gif(frames, tmp_gif, duration=150)
+    return png, gif
