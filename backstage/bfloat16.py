@@ -18,7 +18,7 @@ BFLOAT16_FLAGS = ('amx_bf16', 'avx512_bf16', 'bf16')
 # bfloat16's speed as a multiple of float32's (the benches' `bfloat16 speed-up`: the recipe and
 # the DCGAN preset), by the CPU it was measured on (docs/experiments.md#bfloat16)
 MEASURED = {'amx_bf16': "1.2-1.5 times float32's speed (a Xeon with AMX)",
-            'avx512_bf16': "0.53-0.76 times float32's speed (a Xeon without AMX)"}
+            'avx512_bf16': "0.53-0.76 times float32's speed on a Xeon, 1.48-1.52 on an AMD EPYC"}
 
 
 def session_config(precision):
@@ -68,9 +68,10 @@ def say_if_it_may_not_pay(precision, graph, cpuinfo='/proc/cpuinfo'):
     """One line when bfloat16 is asked for where it will not pay, or may not; the run goes on.
     Without oneDNN's kernels (TF_ENABLE_ONEDNN_OPTS=0, or a build without them, as macOS's), a
     session's rewrite does not run (the graph computes in float32) and products cast to bfloat16
-    in the graph (computed_in) are emulated. With them, bfloat16 paid only with AMX: without
-    bfloat16 instructions TensorFlow emulates them, with AVX512-BF16 alone it measured slower,
-    Arm's BF16 was not measured, and where there is no cpuinfo (Windows) the CPU cannot be told."""
+    in the graph (computed_in) are emulated. With them, bfloat16 paid wherever AMX is; without
+    bfloat16 instructions TensorFlow emulates them; with AVX512-BF16 alone it ran slower on one
+    Xeon and faster on an AMD EPYC; Arm's BF16 was not measured; and where there is no cpuinfo
+    (Windows) the CPU cannot be told."""
     if precision != 'bfloat16':
         return
     flags = cpu_bfloat16_flags(cpuinfo)
@@ -84,7 +85,7 @@ def say_if_it_may_not_pay(precision, graph, cpuinfo='/proc/cpuinfo'):
     elif 'amx_bf16' in flags:
         return
     elif 'avx512_bf16' in flags:
-        said = f"this CPU has AVX512-BF16 but no AMX: there bfloat16 measured {MEASURED['avx512_bf16']}"
+        said = f"this CPU has AVX512-BF16 but no AMX, where bfloat16 measured {MEASURED['avx512_bf16']}"
     elif 'bf16' in flags:
         said = "this Arm CPU has BF16: bfloat16 was not measured on one"
     else:
