@@ -115,14 +115,15 @@ class InputError(SystemExit):
 def configure(args, defaults):
     """The settings for this run: `defaults` (name: value) updated from a settings file given as
     the first argument, then from --name=value arguments, and checked."""
-    settings = dict(defaults)
+    given = {}  # what the settings file and the overrides set, in that order
     if args and not args[0].startswith('--'):
-        settings.update(read_settings_file(args[0], defaults))
+        given.update(read_settings_file(args[0], defaults))
         args = args[1:]
     for arg in args:
-        settings.update(parse_override(arg, defaults))
+        given.update(parse_override(arg, defaults))
+    settings = dict(defaults, **given)
     check(settings)
-    if settings['interpolate'] == 0 and 'interpolate' in given_names(args, defaults):
+    if given.get('interpolate') == 0:
         raise InputError(f"--interpolate=0 asks for no walk: give 1 to {MAX_WALKS} walks, or leave it out to train.")
     return settings
 

@@ -12,7 +12,12 @@ from backstage import by_digit, mnist_score, walks
 from backstage.checkpoints import Checkpoints, check_same_script, differing
 from backstage.files import replaced_atomically, write_failure
 from backstage.pictures import GridFigure
-from configurator import InputError, check_against_data, network_settings
+from configurator import (
+    INSTEAD_OF_TRAINING,
+    InputError,
+    check_against_data,
+    network_settings,
+)
 
 CHUNK = 10000  # samples made at once: 31 MB, so memory stays bounded however many are asked for
 
@@ -57,7 +62,7 @@ def instead_of_training(sess, G_sample, z, mnist, settings):
     run_state = Checkpoints(checkpoint_dir).restore(sess, settings['checkpoint']) \
         if os.path.isdir(checkpoint_dir) else None
     if run_state is None:
-        asked = next(f'--{name}' for name in ('sample', 'evaluate', 'interpolate') if settings[name])
+        asked = next(f'--{name}' for name in INSTEAD_OF_TRAINING if settings[name])
         raise InputError(f"no checkpoint in {checkpoint_dir}/: nothing trained for {asked}. Train "
                          f"first, or point --results_dir at a folder holding a trained run.")
     epoch, n = run_state['epoch'], settings['sample'] or settings['evaluate']
@@ -80,8 +85,7 @@ def instead_of_training(sess, G_sample, z, mnist, settings):
         with replaced_atomically(os.path.join(results_dir, 'samples.npy')) as npy, \
                 replaced_atomically(os.path.join(results_dir, 'samples.png')) as png:
             if digit < 0:
-                sizes = [min(CHUNK, n - i) for i in range(0, n, CHUNK)]
-                chunks = (sheet.add(*chunk) for chunk in labelled_chunks(sess, G_sample, z, rng, weights, sizes))
+                chunks = (sheet.add(*chunk) for chunk in labelled_chunks(sess, G_sample, z, rng, weights, chunk_sizes(n)))
                 write_samples(npy, n, G_sample.shape[1:], chunks)
                 sheet.save(f'{n} samples, epoch {epoch}, by the digit the classifier names', png)
             else:
@@ -112,21 +116,23 @@ def write_samples(path, n, shape, chunks):
 
 
 def labelled_chunks(sess, G_sample, z, rng, weights, sizes):
-    """For each size in sizes: that many generated images (G_sample's shape) from normal noise,
-    and the classifier's probabilities for them (N x 10)."""
-    G_scored = scorable(G_sample)
-    for size in sizes:
-        noise = rng.standard_normal((size, *z.shape[1:]), dtype=np.float32)
-        images, scored = sess.run([G_sample, G_scored], {z: noise})
+    """For each size in sizes: that many generated images (G_sample's shape), and the
+    classifier's probabilities for them (N x 10), from one run of G."""
+    for images, scored in generated_chunks(sess, [G_sample, scorable(G_sample)], z, rng, sizes):
         yield images, mnist_score.forward(weights, scored)[1]
 
 
-def generated_chunks(sess, G_sample, z, n, rng):
-    """n generated images (float32 in [-1, 1], G_sample's shape), CHUNK at a time, from normal
-    noise of z's shape: (n, 100), or the DCGAN's (n, 1, 1, 100)."""
-    for i in range(0, n, CHUNK):
-        noise = rng.standard_normal((min(CHUNK, n - i), *z.shape[1:]), dtype=np.float32)
-        yield sess.run(G_sample, {z: noise})
+def chunk_sizes(n):
+    """n samples, CHUNK at a time."""
+    return [min(CHUNK, n - i) for i in range(0, n, CHUNK)]
+
+
+def generated_chunks(sess, fetches, z, rng, sizes):
+    """For each size in sizes: fetches (G_sample, or tensors computed from it) for that many
+    normal noise vectors of z's shape: (size, 100), or the DCGAN's (size, 1, 1, 100)."""
+    for size in sizes:
+        noise = rng.standard_normal((size, *z.shape[1:]), dtype=np.float32)
+        yield sess.run(fetches, {z: noise})
 
 
 def scorable(G_sample):
@@ -140,8 +146,8 @@ def scorable(G_sample):
 def quality_figures(sess, G_scored, z, mnist, n, epoch, settings):
     """Classifier score and Fréchet distance of n samples of G_scored (scorable's), with the
     real-data ceiling, printed."""
-    images = np.concatenate(list(generated_chunks(sess, G_scored, z, n,
-                                                  np.random.default_rng(settings['seed'] + epoch))))
+    images = np.concatenate(list(generated_chunks(sess, G_scored, z, np.random.default_rng(settings['seed'] + epoch),
+                                                  chunk_sizes(n))))
     cache_path = os.path.join(settings['data_dir'], 'mnist_classifier.npz')
     figures = mnist_score.score_images(images, mnist, cache_path)
     print(mnist_score.describe(figures, epoch, n))

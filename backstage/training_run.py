@@ -245,8 +245,8 @@ class Progress:
 class StopRequest:
     """Ctrl-C or SIGTERM ask the loop to stop after the current step, so that an interrupted run
     keeps its last checkpoint whole and writes its plot and GIF. Asked twice, it stops at once,
-    in one line, after putting back the handlers and calling let_go. release() puts back the handlers it found (a notebook
-    kernel's own among them)."""
+    in one line, after putting back the handlers it found (a notebook kernel's own among them:
+    release() does that) and calling let_go."""
 
     def __init__(self, let_go):
         self.signal, self.let_go = None, let_go

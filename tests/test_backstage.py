@@ -304,10 +304,10 @@ def test_samples_go_into_one_npy_a_chunk_at_a_time(tmp_path, monkeypatch):
     monkeypatch.setattr(sampling, 'CHUNK', 7)
     sess = RecordingSession()
     G_sample, z = tf.placeholder(tf.float32, (None, 784)), tf.placeholder(tf.float32, (None, 100))
-    chunks = sampling.generated_chunks(sess, G_sample, z, 30, np.random.default_rng(3))
+    chunks = sampling.generated_chunks(sess, G_sample, z, np.random.default_rng(3), sampling.chunk_sizes(30))
     first = sampling.write_samples(str(tmp_path / 's.npy'), 30, (784,), chunks)
     assert sess.batches == [7, 7, 7, 7, 2]  # never more than a chunk in memory
-    expected = np.concatenate(list(sampling.generated_chunks(sess, G_sample, z, 30, np.random.default_rng(3))))
+    expected = np.concatenate(list(sampling.generated_chunks(sess, G_sample, z, np.random.default_rng(3), sampling.chunk_sizes(30))))
     saved = np.load(tmp_path / 's.npy')
     assert saved.shape == (30, 784) and saved.dtype == np.float32
     np.testing.assert_array_equal(saved, expected)
