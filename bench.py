@@ -1,43 +1,96 @@
-"""Speed figures for this machine.
+"""Speed figures of a story on this machine, one command for every story:
 
-    python bench.py                     # the reference's settings; about 1.5 minutes on 2 cores
-    python bench.py config/recipe.py    # any settings of gan_mnist.py, as the script takes them
+    python bench.py                                     # gan_mnist.py, the reference's settings
+    python bench.py dcgan_mnist.py config/dcgan_cpu.py  # any story, then its settings as it takes them
+    python bench.py cdcgan config/cdcgan_cpu.py         # a story's short name does too
+    python bench.py cdcgan --iterations=20              # the reference's cDCGAN: bare loops only
 
-Runs gan_mnist.py for 2 epochs in this process, then times a bare loop on its graph. Prints:
-seconds from start to the first training step; ms per iteration of the script's loop (one D step
-and one G step, with its progress bar, summaries and noise; its second epoch, once TensorFlow has
-warmed up) and of a bare loop of the same graph with no outputs, and their ratio; seconds of
-per-epoch output work; ms per bare iteration for 1 and 2 intra-op and inter-op threads; peak
-memory; last, the bare loop in float32 and in bfloat16, in short rounds taken in turn, and
-`bfloat16 speed-up: X` (the median of the rounds' float32 ms / bfloat16 ms).
+Runs the story in this process for 2 epochs on MNIST_data/ and a scoring of 10,000 samples (its
+own loop, with its progress bar, summaries and noise), then times, one after the other: a bare
+loop of its graph (the two sess.run calls only, inputs made beforehand); its networks' tf.function
+twin (experiments/twins.py), in a process of its own (the story turns eager execution off for its
+whole process); one epoch and one scoring of `gan_mnist.py config/recipe.py`, in a process of its
+own; and bare loops in float32 and in bfloat16, in short rounds taken in turn. With
+--iterations=N, bare loops of N iterations stand in for the story's loop and the recipe's run is
+skipped (for sizes whose epoch takes many minutes). Prints ms per iteration of each, `ratio
+(script / tf.function): R`, the whole run as its epochs and scorings would take, `preset run /
+recipe run: R` (but for gan_mnist.py's defaults), peak memory, and last `bfloat16 speed-up: X`
+(the median of the rounds' float32 ms / bfloat16 ms an iteration).
 """
+import contextlib
+import io
+import json
 import os
-import pickle
-import runpy
+import subprocess
 import sys
 import tempfile
 import time
 
 start = time.perf_counter()  # before the imports: they are part of the start-up being timed
 import numpy as np
-import tensorflow.compat.v1 as tf
 
-from bench_dcgan import print_bfloat16_speed_up
+from backstage.bfloat16 import cpu_bfloat16_flags
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'gan_mnist.py')
+HERE = os.path.dirname(os.path.abspath(__file__))
+STORIES = ('gan_mnist.py', 'dcgan_mnist.py', 'cgan_mnist.py', 'cdcgan_mnist.py')
+RECIPE = [os.path.join(HERE, 'gan_mnist.py'), os.path.join(HERE, 'config', 'recipe.py')]
+SCORED = ['--train_epoch=2', '--eval_every=0', '--eval_samples=10000']  # two epochs and a scoring
+# what the twins read from a story's globals, where the story has it
+TWIN_SETTINGS = ('batch_size', 'lr', 'd_lr_ratio', 'keep_prob', 'leaky_slope', 'batch_norm', 'minibatch_stddev',
+                 'eps', 'img_size', 'g_width', 'd_width', 'kernel_size', 'g_dense_units', 'g_dense_layers',
+                 'd_dense_units', 'n_up', 'first')
+FEEDS = ('x', 'y', 'z', 'y_label', 'y_fill')  # the placeholders a story's steps may take
 
 
-def bare_loop(sess, script, iterations, rng):
-    """The two sess.run calls per batch and nothing else: inputs made beforehand."""
-    batch_size, keep_prob = script['batch_size'], script['keep_prob']
-    x, z, drop_out = script['x'], script['z'], script['drop_out']
-    batches = [script['train_set'][i * batch_size:(i + 1) * batch_size] for i in range(iterations)]
-    noise = rng.standard_normal((2 * iterations, batch_size, 100), dtype=np.float32)
+def run_script(script, args):
+    """Run a story script in this process as `script args`; its globals where it stops (a
+    --sample=1 in a new folder stops once its graph is built, finding no checkpoint: its
+    refusal's line is the bench's to keep from stderr)."""
+    from configurator import InputError
+    sys.argv = [script, *args]
+    namespace = {'__name__': '__main__', '__file__': script}
+    try:
+        with open(script, encoding='utf-8') as f, contextlib.redirect_stderr(io.StringIO()) as said:
+            exec(compile(f.read(), script, 'exec'), namespace)  # noqa: S102 (exec, not runpy: its globals stay where it stops)
+    except InputError as e:
+        if 'no checkpoint' not in str(e):
+            sys.stderr.write(said.getvalue())
+            raise
+    return namespace
+
+
+def bare_ms_per_iteration(ns, iterations, rng=None):
+    """ms per iteration of a bare loop of a story's graph: its D step and its G step, fed random
+    inputs of its placeholders' shapes (made beforehand), dropout's keep_prob, isTrain True."""
+    rng = rng or np.random.default_rng(0)
+    batch, sess = ns['batch_size'], ns['sess']
+    feeds = []
+    for _ in range(2 * iterations):
+        feed = {ns[name]: rng.uniform(-1, 1, (batch, *ns[name].shape[1:])).astype(np.float32)
+                for name in FEEDS if name in ns and hasattr(ns[name], 'op') and ns[name].op.type == 'Placeholder'}
+        feed.update({ns['drop_out']: ns['keep_prob']} if 'drop_out' in ns else {ns['isTrain']: True})
+        feeds.append(feed)
     began = time.perf_counter()
-    for i, x_ in enumerate(batches):
-        sess.run([script['D_loss'], script['D_optim']], {x: x_, z: noise[2 * i], drop_out: keep_prob})
-        sess.run([script['G_loss'], script['G_optim']], {z: noise[2 * i + 1], drop_out: keep_prob})
-    return (time.perf_counter() - began) / len(batches) * 1000
+    for i in range(iterations):
+        sess.run([ns['D_loss'], ns['D_optim']], feeds[2 * i])
+        sess.run([ns['G_loss'], ns['G_optim']], feeds[2 * i + 1])
+    return (time.perf_counter() - began) / iterations * 1000
+
+
+def whole_run(namespace, args):
+    """The epochs and scorings the run asked for by `args` would take, in seconds, from the
+    second epoch and the scoring the script just timed (its train_hist), and a line saying how."""
+    import configurator
+    planned = configurator.configure(args, namespace['defaults'])
+    every, epochs = planned['eval_every'], planned['train_epoch']
+    scorings = 0 if not planned['eval_samples'] else \
+        (epochs // every if every else 0) + (0 if every and epochs % every == 0 else 1)
+    hist = namespace['train_hist']
+    epoch_s = hist['per_epoch_ptimes'][-1]
+    scoring_s = hist['total_ptime'][0] - sum(hist['per_epoch_ptimes'])  # the scoring and the epochs' outputs
+    seconds = epochs * epoch_s + scorings * scoring_s
+    return seconds, (f'{epochs} epochs x {epoch_s:.1f} s + {scorings} scorings x {scoring_s:.1f} s '
+                     f'= {seconds / 60:.1f} min')
 
 
 def peak_memory():
@@ -51,48 +104,79 @@ def peak_memory():
     return f'peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit / 2 ** 20:.0f} MiB'
 
 
-def session(intra=0, inter=0):
-    config = tf.ConfigProto(intra_op_parallelism_threads=intra, inter_op_parallelism_threads=inter)
-    return tf.Session(config=config)
+def recipe_run():
+    """python bench.py --recipe: one epoch and one scoring of the recipe, in a process of its own."""
+    results = tempfile.mkdtemp(prefix='recipe_benchmark_')
+    namespace = run_script(RECIPE[0], [RECIPE[1], '--train_epoch=1', '--eval_every=1',
+                                       '--eval_samples=10000', f'--results_dir={results}'])
+    print(json.dumps(whole_run(namespace, [RECIPE[1]])))
 
 
-def main():
-    args = sys.argv[1:]
-    results = tempfile.mkdtemp(prefix='gan_benchmark_')
-    sys.argv = [SCRIPT, *args, f'--results_dir={results}', '--train_epoch=2', '--eval_samples=0',
-                '--eval_every=0']
-    script = runpy.run_path(SCRIPT, run_name='__main__')  # two epochs of the script's own loop
+def print_bfloat16_speed_up(script, args, iterations, rounds=10):
+    """Build the script's graph (with `args`) in float32 and in bfloat16, each in a graph of its
+    own in this process (the script makes a new one each run), time bare loops of `iterations`
+    of one then the other, `rounds` times, and print the median of each and of the rounds'
+    ratios: short rounds taken in turn, because a VM's speed drifts within minutes (the same loop
+    measured 133 to 224 ms in a day)."""
+    built = {precision: run_script(script, [*args, f'--precision={precision}', '--sample=1',  # a graph each
+                                            f'--results_dir={tempfile.mkdtemp(prefix="bfloat16_")}'])
+             for precision in ('float32', 'bfloat16')}
+    for namespace in built.values():
+        bare_ms_per_iteration(namespace, 3)  # warming up: grappler's rewrite, oneDNN's kernels
+    rounds_ms = {precision: [] for precision in built}
+    for _ in range(rounds):
+        for precision, namespace in built.items():
+            rounds_ms[precision].append(bare_ms_per_iteration(namespace, iterations))
+    ms = {precision: np.median(times) for precision, times in rounds_ms.items()}
+    speed_up = np.median(np.divide(rounds_ms['float32'], rounds_ms['bfloat16']))
+    flags = ' '.join(cpu_bfloat16_flags() or []) or 'none'
+    print(f"bare loop, median of {rounds} rounds of {iterations} iterations taken in turn: float32 "
+          f"{ms['float32']:.1f} ms/iteration, bfloat16 {ms['bfloat16']:.1f} (bfloat16 flags of this CPU: {flags})")
+    print(f"bfloat16 speed-up: {speed_up:.2f}")
+
+
+def main(argv):
+    if argv[:1] == ['--recipe']:
+        recipe_run()
+        return
+    named = argv[0] if argv and not argv[0].startswith('--') and not argv[0].startswith('config') else ''
+    story = next((s for s in STORIES if named in (s, s[:-len('_mnist.py')])), None) if named else STORIES[0]
+    if story is None:
+        sys.exit(f"bench.py: error: {named!r} is not a story: give one of {', '.join(STORIES)} (or its short name).")
+    script, args = os.path.join(HERE, story), argv[1:] if named else argv
+    iterations = int(next((a.split('=')[1] for a in args if a.startswith('--iterations=')), 0))
+    args = [a for a in args if not a.startswith('--iterations=')]
+    instead = ['--sample=1'] if iterations else SCORED  # --sample=1 in a new folder: the graph only
+    ns = run_script(script, [*args, f'--results_dir={tempfile.mkdtemp(prefix="bench_")}', *instead])
     finished = time.perf_counter()
-    rng = np.random.default_rng(0)
-    init = tf.global_variables_initializer()
-    with session() as sess:
-        sess.run(init)
-        bare_before = bare_loop(sess, script, 550, rng)
-        bare_after = bare_loop(sess, script, 550, rng)
-    with open(os.path.join(results, 'train_hist.pkl'), 'rb') as f:
-        hist = pickle.load(f)
-    # all but the training loop: start-up, and the few files written after the loop
-    first_step = finished - start - hist['total_ptime'][0]
-    epoch_seconds = hist['per_epoch_ptimes'][1]  # the second: the first one also warms up
-    loop_ms = epoch_seconds / (len(script['train_set']) // script['batch_size']) * 1000
-    output_seconds = (hist['total_ptime'][0] - sum(hist['per_epoch_ptimes'])) / 2
-    bare_ms = (bare_before + bare_after) / 2
-    print(f'start to first training step: {first_step:.2f} s (at most: it includes the final GIF)')
-    print(f"script's loop: {loop_ms:.2f} ms/iteration ({epoch_seconds:.2f} s/epoch)")
-    print(f'bare loop:     {bare_ms:.2f} ms/iteration (two runs: {bare_before:.2f}, {bare_after:.2f})')
-    print(f'loop-to-bare ratio (bare / loop): {bare_ms / loop_ms:.3f}')
-    print(f'per-epoch output work: {output_seconds:.3f} s '
-          f'({output_seconds / (epoch_seconds + output_seconds):.1%} of an epoch)')
-    for intra, inter in ((1, 1), (1, 2), (2, 1), (2, 2), (0, 0)):
-        with session(intra, inter) as sess:
-            sess.run(init)
-            bare_loop(sess, script, 5, rng)
-            ms = bare_loop(sess, script, 200, rng)
-        label = 'default' if intra == 0 else f'intra {intra}, inter {inter}'
-        print(f'threads {label}: {ms:.2f} ms/iteration')
+    bare_ms_per_iteration(ns, 3)  # warming up
+    bare_ms = bare_ms_per_iteration(ns, iterations or 50)
+    twin = dict({name: ns[name] for name in TWIN_SETTINGS if name in ns}, story=story, iterations=iterations or 50)
+    twin_ms = float(subprocess.run([sys.executable, os.path.join(HERE, 'experiments', 'twins.py'), json.dumps(twin)],
+                                   capture_output=True, text=True, check=True).stdout.split()[-1])
+    print(f"{story} {' '.join(args) or '(its defaults)'}: batch {ns['batch_size']}")
+    if iterations:
+        print(f'bare loop: {bare_ms:.1f} ms/iteration ({iterations} iterations)')
+        print(f'tf.function twin of the same networks: {twin_ms:.1f} ms/iteration')
+        print(f'ratio (script / tf.function): {bare_ms / twin_ms:.3f} (its bare loop)')
+    else:
+        hist = ns['train_hist']
+        loop_ms = hist['per_epoch_ptimes'][-1] / (len(ns['train_set']) // ns['batch_size']) * 1000
+        print(f'start to first training step: {finished - start - hist["total_ptime"][0]:.1f} s')
+        print(f"{story}'s loop (its second epoch): {loop_ms:.1f} ms/iteration; bare loop: {bare_ms:.1f} "
+              f"(loop-to-bare ratio, bare / loop: {bare_ms / loop_ms:.3f})")
+        print(f'tf.function twin of the same networks: {twin_ms:.1f} ms/iteration')
+        print(f'ratio (script / tf.function): {loop_ms / twin_ms:.3f}')
+        preset_s, preset_said = whole_run(ns, args)
+        print(f'the run ({" ".join(args) or "the defaults"}): {preset_said}')
+        if story != STORIES[0] or args:
+            recipe = subprocess.run([sys.executable, __file__, '--recipe'], capture_output=True, text=True, check=True)
+            recipe_s, recipe_said = json.loads(recipe.stdout.splitlines()[-1])
+            print(f'recipe run (config/recipe.py): {recipe_said}')
+            print(f'preset run / recipe run: {preset_s / recipe_s:.2f}')
     print(peak_memory())
-    print_bfloat16_speed_up(SCRIPT, args, lambda namespace, n: bare_loop(namespace['sess'], namespace, n, rng), 60)
+    print_bfloat16_speed_up(script, args, iterations or 10, rounds=3 if iterations else 10)
 
 
 if __name__ == '__main__':
-    main()
+    main(sys.argv[1:])

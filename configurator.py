@@ -69,6 +69,8 @@ RULES = {  # setting: (what a good value passes, given the settings; what the me
              'from 0 to 2**63 - 1: numpy and TensorFlow take no negative seed'),
     'ema_decay': (lambda v, s: 0 <= v < 1, 'in [0, 1): 0 is off'),
     'lr_decay_epochs': (lambda v, s: v >= 0, 'at least 0 (0: off; more than train_epoch: the whole run)'),
+    'lr_decay_steps': (lambda v, s: v >= 1, 'at least 1'),
+    'lr_decay_rate': (lambda v, s: 0 < v <= 1, 'in (0, 1]: 1 is no decay'),
     'label_smoothing': (lambda v, s: 0 <= v < 0.5, 'in [0, 0.5): 0 is off'),
     'd_lr_ratio': (lambda v, s: v > 0, 'greater than 0'),
     'img_size': (lambda v, s: v % 2 == 0 and 28 <= v <= 128,

@@ -73,53 +73,21 @@ settings = configurator.configure(sys.argv[1:], defaults)
 # TensorFlow only now, so that a bad setting is refused in one line, before its start-up notes
 import tensorflow.compat.v1 as tf
 
-from backstage import bfloat16, layers, sampling, training_run
+from backstage import bfloat16, kit, layers, sampling, training_run
+from backstage.layers import lrelu  # the reference's leaky ReLU
 
-if any(settings[name] for name in configurator.INSTEAD_OF_TRAINING):  # the network the saved run was trained with
-    given = configurator.given_names(sys.argv[1:], defaults)
-    settings = sampling.with_saved_network(settings, given)
+settings = sampling.with_saved_network(settings, sys.argv[1:], defaults)  # to sample: the saved run's network
 globals().update(settings)
-tf.disable_eager_execution()  # TF1: build a graph first, then run it in a Session
-tf.reset_default_graph()  # a new one each run: a notebook's second %run would build beside the first
-tf.logging.set_verbosity(tf.logging.ERROR)  # compat.v1 calls warn that they are compat.v1
+training_run.new_graph()  # TF1: build a graph first, then run it in a Session; a new one each run
 
-# layers as the reference's tf.layers made them (Glorot-uniform kernels, zero biases), their
-# variables made by get_variable: tf.layers no longer builds under Keras 3
 n_up = 1  # stride-2 layers: 4 at 64x64 (4 -> 8 -> 16 -> 32 -> 64), 2 at 28x28 (7 -> 14 -> 28)
 while img_size % 2 ** (n_up + 1) == 0 and img_size // 2 ** (n_up + 1) >= 4:
     n_up += 1
 first = img_size // 2 ** n_up  # the side of G's first layer and of D's last: 4 at 64x64
 
 
-def conv2d(x, filters, kernel, stride, padding, name):
-    w = tf.get_variable(f'{name}_kernel', [kernel, kernel, x.get_shape()[-1], filters],
-                        initializer=tf.glorot_uniform_initializer())
-    b = tf.get_variable(f'{name}_bias', [filters], initializer=tf.zeros_initializer())
-    return tf.nn.conv2d(x, w, [1, stride, stride, 1], padding.upper()) + b
-
-
-def conv2d_transpose(x, filters, kernel, stride, padding, name):
-    w = tf.get_variable(f'{name}_kernel', [kernel, kernel, filters, x.get_shape()[-1]],
-                        initializer=tf.glorot_uniform_initializer())
-    b = tf.get_variable(f'{name}_bias', [filters], initializer=tf.zeros_initializer())
-    side = x.get_shape()[1] * stride if padding == 'same' else (x.get_shape()[1] - 1) * stride + kernel
-    shape = tf.stack([tf.shape(x)[0], side, side, filters])
-    return tf.nn.conv2d_transpose(x, w, shape, [1, stride, stride, 1], padding.upper()) + b
-
-
-def lrelu(x, th=0.2):
-    return tf.maximum(th * x, x)
-
-
-def dense(x, units, name):  # g_dense_units, d_dense_units
-    w = tf.get_variable(f'{name}_kernel', [x.get_shape()[-1], units],
-                        initializer=tf.glorot_uniform_initializer())
-    b = tf.get_variable(f'{name}_bias', [units], initializer=tf.zeros_initializer())
-    return tf.matmul(x, w) + b
-
-
 def d_hidden(h, name, isTrain):  # D's hidden layers after its first: batch norm, leaky ReLU, dropout
-    return dropout(lrelu(layers.batch_normalization(h, name, isTrain), 0.2))
+    return dropout(lrelu(layers.batch_normalization(h, training=isTrain, name=name), 0.2))
 
 
 def dropout(h):  # keep_prob < 1: D drops the rest of its units (D only runs in training steps)
@@ -134,19 +102,19 @@ def generator(x, isTrain=True, reuse=False):
             x = tf.reshape(x, [-1, 100])
             for i in range(1, g_dense_layers + 1):
                 suffix = f'_{i}' if i > 1 else ''  # dense0, bn0 as before g_dense_layers; then dense0_2, ...
-                x = lrelu(layers.batch_normalization(dense(x, g_dense_units, f'dense0{suffix}'), f'bn0{suffix}', isTrain), 0.2)
+                x = lrelu(layers.batch_normalization(layers.dense(x, g_dense_units, name=f'dense0{suffix}'), training=isTrain, name=f'bn0{suffix}'), 0.2)
             x = tf.reshape(x, [-1, 1, 1, g_dense_units])
-        conv1 = conv2d_transpose(x, g_width, first, 1, 'valid', 'conv1')
-        lrelu1 = lrelu(layers.batch_normalization(conv1, 'bn1', isTrain), 0.2)
+        conv1 = layers.conv2d_transpose(x, g_width, [first, first], strides=(1, 1), padding='valid', name='conv1')
+        lrelu1 = lrelu(layers.batch_normalization(conv1, training=isTrain, name='bn1'), 0.2)
 
         # 2nd to 4th hidden layers at 64x64 (fewer at a smaller img_size), each twice the side
         h = lrelu1
         for i in range(2, n_up + 1):
-            conv = conv2d_transpose(h, g_width // 2 ** (i - 1), kernel_size, 2, 'same', f'conv{i}')
-            h = lrelu(layers.batch_normalization(conv, f'bn{i}', isTrain), 0.2)
+            conv = layers.conv2d_transpose(h, g_width // 2 ** (i - 1), [kernel_size, kernel_size], strides=(2, 2), padding='same', name=f'conv{i}')
+            h = lrelu(layers.batch_normalization(conv, training=isTrain, name=f'bn{i}'), 0.2)
 
         # output layer
-        conv5 = conv2d_transpose(h, 1, kernel_size, 2, 'same', 'conv_out')
+        conv5 = layers.conv2d_transpose(h, 1, [kernel_size, kernel_size], strides=(2, 2), padding='same', name='conv_out')
         o = tf.nn.tanh(conv5)
 
         return o
@@ -156,25 +124,25 @@ def generator(x, isTrain=True, reuse=False):
 def discriminator(x, isTrain=True, reuse=False):
     with tf.variable_scope('discriminator', reuse=reuse):
         # 1st hidden layer
-        conv1 = conv2d(x, d_width // 2 ** (n_up - 1), kernel_size, 2, 'same', 'conv1')
+        conv1 = layers.conv2d(x, d_width // 2 ** (n_up - 1), [kernel_size, kernel_size], strides=(2, 2), padding='same', name='conv1')
         lrelu1 = dropout(lrelu(conv1, 0.2))
 
         # 2nd to 4th hidden layers at 64x64, each half the side and twice the channels
         h = lrelu1
         for i in range(2, n_up + 1):
-            conv = conv2d(h, d_width // 2 ** (n_up - i), kernel_size, 2, 'same', f'conv{i}')
+            conv = layers.conv2d(h, d_width // 2 ** (n_up - i), [kernel_size, kernel_size], strides=(2, 2), padding='same', name=f'conv{i}')
             h = d_hidden(conv, f'bn{i}', isTrain)
         if d_dense_units:  # features of the whole image, each seeing every channel everywhere
-            h = dense(tf.reshape(h, [-1, first * first * h.get_shape()[-1]]), d_dense_units, 'dense')
+            h = layers.dense(tf.reshape(h, [-1, first * first * h.get_shape()[-1]]), d_dense_units, name='dense')
             h = d_hidden(h, 'dense_bn', isTrain)
         if minibatch_stddev:  # one more channel: the spread of each group of 4 images (Karras et al.)
-            h = layers.with_minibatch_spread(h)
+            h = kit.with_minibatch_spread(h)
 
         # output layer
         if d_dense_units:
-            conv5 = tf.reshape(dense(h, 1, 'dense_out'), [-1, 1, 1, 1])
+            conv5 = tf.reshape(layers.dense(h, 1, name='dense_out'), [-1, 1, 1, 1])
         else:
-            conv5 = conv2d(h, 1, first, 1, 'valid', 'conv_out')
+            conv5 = layers.conv2d(h, 1, [first, first], strides=(1, 1), padding='valid', name='conv_out')
         o = tf.nn.sigmoid(conv5)
 
         return o, conv5
@@ -220,8 +188,8 @@ with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
 # reference's show_result fed it, and with ema_decay the moving average of its weights
 ema = None
 if ema_decay:
-    G_optim, ema = layers.averaged_after(G_optim, G_vars, ema_decay)
-with layers.reused_weights(ema):
+    G_optim, ema = kit.averaged_after(G_optim, G_vars, ema_decay)
+with kit.reused_weights(ema):
     G_sample = generator(z, False, reuse=True)
 
 # open session and initialize all variables
@@ -229,7 +197,7 @@ sess = tf.Session(config=bfloat16.session_config(precision))  # the reference's 
 sess.run(tf.global_variables_initializer())
 
 if sample or evaluate or interpolate:  # instead of training: use a checkpoint in results_dir (--checkpoint)
-    sampling.instead_of_training(sess, G_sample, z, mnist, settings)
+    sampling.instead_of_training(sess, G_sample, z, mnist, settings, model='MNIST_DCGAN_')
     sys.exit()
 
 # MNIST resize and normalization; the images go in through a placeholder, not as a constant

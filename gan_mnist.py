@@ -68,15 +68,11 @@ settings = configurator.configure(sys.argv[1:], defaults)
 # TensorFlow only now, so that a bad setting is refused in one line, before its start-up notes
 import tensorflow.compat.v1 as tf
 
-from backstage import bfloat16, layers, sampling, training_run
+from backstage import bfloat16, kit, layers, sampling, training_run
 
-if any(settings[name] for name in configurator.INSTEAD_OF_TRAINING):  # the network the saved run was trained with
-    given = configurator.given_names(sys.argv[1:], defaults)
-    settings = sampling.with_saved_network(settings, given)
+settings = sampling.with_saved_network(settings, sys.argv[1:], defaults)  # to sample: the saved run's network
 globals().update(settings)
-tf.disable_eager_execution()  # TF1: build a graph first, then run it in a Session
-tf.reset_default_graph()  # a new one each run: a notebook's second %run would build beside the first
-tf.logging.set_verbosity(tf.logging.ERROR)  # compat.v1 calls warn that they are compat.v1
+training_run.new_graph()  # TF1: build a graph first, then run it in a Session; a new one each run
 
 # load MNIST
 mnist = input_data.read_data_sets(data_dir, one_hot=True, source_url=data_url)
@@ -97,9 +93,9 @@ def hidden(h):
 
 
 def normalized(h, name, training):
-    """Batch normalization (backstage/layers.py) when batch_norm is on: the batch's statistics in
+    """Batch normalization (tf.layers' stand-in) when batch_norm is on: the batch's statistics in
     training, their moving averages (updated with each G step through UPDATE_OPS) when sampling."""
-    return layers.batch_normalization(h, name, training) if batch_norm else h
+    return layers.batch_normalization(h, training=training, name=name) if batch_norm else h
 
 
 def generator(x, training=True):
@@ -117,7 +113,7 @@ def discriminator(x, drop_out):
     h0 = tf.nn.dropout(hidden(dense(x, 'D_w0', 'D_b0', 1024)), rate=1 - drop_out)
     h1 = tf.nn.dropout(hidden(dense(h0, 'D_w1', 'D_b1', 512)), rate=1 - drop_out)
     if minibatch_stddev:  # one more feature: the spread of each group of 4 images (Karras et al.)
-        h1 = layers.with_minibatch_spread(h1)
+        h1 = kit.with_minibatch_spread(h1)
     h2 = tf.nn.dropout(hidden(dense(h1, 'D_w2', 'D_b2', 256)), rate=1 - drop_out)
     return tf.sigmoid(dense(h2, 'D_w3', 'D_b3', 1))
 
@@ -159,9 +155,9 @@ with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # bat
 # mode, and with ema_decay the moving average of its weights, updated after every G step
 G_sample, ema = G_z, None
 if ema_decay:
-    G_optim, ema = layers.averaged_after(G_optim, G_vars, ema_decay)
+    G_optim, ema = kit.averaged_after(G_optim, G_vars, ema_decay)
 if batch_norm or ema_decay:
-    with layers.reused_weights(ema), tf.variable_scope('G'):
+    with kit.reused_weights(ema), tf.variable_scope('G'):
         G_sample = generator(z, training=False)
 
 # open session and initialize all variables
@@ -169,7 +165,7 @@ sess = tf.Session()  # the reference's InteractiveSession is meant for shells an
 sess.run(tf.global_variables_initializer())
 
 if sample or evaluate or interpolate:  # instead of training: use a checkpoint in results_dir (--checkpoint)
-    sampling.instead_of_training(sess, G_sample, z, mnist, settings)
+    sampling.instead_of_training(sess, G_sample, z, mnist, settings, model='MNIST_GAN_')
     sys.exit()
 
 # results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any

@@ -1,12 +1,13 @@
 """The digits G draws, as the shipped classifier names them: a sample counts as a digit when the
 classifier gives that digit at least CONFIDENCE, and as no digit otherwise (an in-between or
-broken drawing). --sample's sheet groups its samples so; --digit=D keeps only D's."""
+broken drawing). --sample's sheet groups its samples so (a conditional G's by the digit asked
+for); --digit=D keeps only D's (a conditional G is asked for D instead)."""
 import numpy as np
 
 from backstage import pictures
+from backstage.mnist_score import CONFIDENCE
 from configurator import InputError
 
-CONFIDENCE = 0.9
 NONE = 10  # the group of the samples no digit claims with CONFIDENCE
 SHOWN = 10  # samples shown a group on the sheet
 RARE = 1 / 200  # --digit gives up on a digit G draws less often than this ...
@@ -19,31 +20,45 @@ def named_digits(probs):
 
 
 class Sheet:
-    """Samples grouped by the digit the classifier names them: the count of each group, and its
-    first SHOWN samples for a picture of ten rows and a last one of the samples no digit claims."""
+    """Samples grouped by the digit the classifier names them (or, for a conditional G, by the
+    digit it was asked for): the count of each group, and its first SHOWN samples for a picture
+    of ten rows (and a last one of the samples no digit claims); for a conditional G, how many
+    of each row the classifier reads as asked, and every asked digit in order (`asked`)."""
 
-    def __init__(self):
-        self.counts, self.shown = np.zeros(NONE + 1, int), [[] for _ in range(NONE + 1)]
+    def __init__(self, conditional=False):
+        self.conditional, self.asked = conditional, []
+        self.counts, self.right = np.zeros(NONE + 1, int), np.zeros(NONE + 1, int)
+        self.shown = [[] for _ in range(NONE if conditional else NONE + 1)]
 
-    def add(self, images, probs):
+    def add(self, images, probs, asked=None):
         """Count a chunk of samples (and keep the first of each group); return the images."""
-        named = named_digits(probs)
-        self.counts += np.bincount(named, minlength=NONE + 1)
+        groups = named_digits(probs) if asked is None else asked
+        self.counts += np.bincount(groups, minlength=NONE + 1)
+        if asked is not None:
+            self.asked.append(asked)
+            self.right += np.bincount(asked[probs.argmax(axis=1) == asked], minlength=NONE + 1)
         for group, shown in enumerate(self.shown):
-            shown.extend(images[named == group][:SHOWN - len(shown)])
+            shown.extend(images[groups == group][:SHOWN - len(shown)])
         return images
 
     def labels(self):
+        if self.conditional:
+            return [f'{digit}: {right / count:.1%} read as {digit}' if count else f'{digit}'
+                    for digit, (right, count) in enumerate(zip(self.right[:NONE], self.counts[:NONE]))]
         shares = self.counts / self.counts.sum()
         return [f'{group}: {share:.1%}' for group, share in enumerate(shares[:NONE])] + \
             [f'no digit: {shares[NONE]:.1%}']
 
     def describe(self):
+        if self.conditional:
+            asked = ', '.join(label for label, count in zip(self.labels(), self.counts) if count)
+            return (f'read by the classifier as the digit asked for: {self.right.sum() / self.counts.sum():.1%}'
+                    f' ({asked})')
         return f'taken for each digit with confidence {CONFIDENCE} or more: ' + ', '.join(self.labels())
 
     def save(self, caption, path):
         side = round(np.size(next(s for shown in self.shown for s in shown)) ** 0.5)
-        rows = np.full((NONE + 1, SHOWN, side, side), np.nan, np.float32)  # NaN: a blank tile
+        rows = np.full((len(self.shown), SHOWN, side, side), np.nan, np.float32)  # NaN: a blank tile
         for group, shown in enumerate(self.shown):
             if shown:
                 rows[group, :len(shown)] = np.reshape(shown, (-1, side, side))
@@ -65,8 +80,8 @@ class DigitFilter:
             rate = max((self.kept + 1) / (self.drawn + 10), RARE)  # at first 1 in 10: a digit's share
             yield int(np.clip(np.ceil((self.n - self.kept) / rate * 1.1), 100, self.chunk))
 
-    def keep(self, images, probs):
-        """The drawn images taken for the digit, up to n in all."""
+    def keep(self, images, probs, asked=None):
+        """The drawn images taken for the digit, up to n in all (asked: an unconditional G's None)."""
         found = images[named_digits(probs) == self.digit]
         self.drawn, self.found = self.drawn + len(images), self.found + len(found)
         mine = found[:self.n - self.kept]

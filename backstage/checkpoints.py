@@ -26,18 +26,31 @@ def saved_variables():
     return [v for v in tf.global_variables() if v is not tf.train.get_global_step()]
 
 
-def check_fits(path):
-    """Refuse a whole checkpoint that lacks variables of this graph, or holds them in other
-    shapes: saved by another version of the script or with other settings, not damaged, so the
-    advice is not to delete it."""
+def older_name(name):
+    """The name a variable had in checkpoints saved before the stories' layers took tf.layers'
+    names (commit bfd0255 and earlier): conv1_kernel for conv1/kernel, bn1_mean and bn1_var for
+    bn1/moving_mean and bn1/moving_variance, and so on, Adam's slots and averages alike."""
+    short = {'moving_mean': 'mean', 'moving_variance': 'var'}
+    return re.sub(r'/(kernel|bias|gamma|beta|moving_mean|moving_variance)(?=/|$)',
+                  lambda m: '_' + short.get(m[1], m[1]), name)
+
+
+def names_in(path):
+    """{name in the checkpoint at path: variable} for each variable of this graph that a
+    checkpoint holds: by its own name, or as older_name spells it. A whole checkpoint that lacks
+    variables of this graph, or holds them in other shapes, is refused: saved by another version
+    of the script or with other settings, not damaged, so the advice is not to delete it."""
     saved = dict(tf.train.list_variables(path))
+    for naming in (lambda name: name, older_name):
+        names = {naming(v.op.name): v for v in saved_variables()}
+        if all(saved.get(name) == v.shape.as_list() for name, v in names.items()):
+            return names
     unfit = [v.op.name for v in saved_variables() if saved.get(v.op.name) != v.shape.as_list()]
-    if unfit:
-        raise InputError(f"the checkpoint {path} does not hold {', '.join(unfit[:3])}"
-                         f"{', ...' if len(unfit) > 3 else ''} as this script's graph has it "
-                         f"(missing, or in another shape): it was saved by another version of the "
-                         f"script or with other settings, and is kept. Use those, or another "
-                         f"--results_dir.")
+    raise InputError(f"the checkpoint {path} does not hold {', '.join(unfit[:3])}"
+                     f"{', ...' if len(unfit) > 3 else ''} as this script's graph has it "
+                     f"(missing, or in another shape): it was saved by another version of the "
+                     f"script or with other settings, and is kept. Use those, or another "
+                     f"--results_dir.")
 
 
 class Checkpoints:
@@ -115,8 +128,9 @@ class Checkpoints:
                 run_state = self.run_state(epoch_of(path))
                 if check_settings:
                     check_settings(run_state['settings'])
-                check_fits(path)
-                self.saver.restore(sess, path)
+                names = names_in(path)
+                older = any(name != v.op.name for name, v in names.items())
+                (tf.train.Saver(names) if older else self.saver).restore(sess, path)
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, tf.errors.OpError) as e:
                 print(f'checkpoint of epoch {epoch_of(path)} is damaged ({type(e).__name__}); '
                       f'trying the one before it')
@@ -190,9 +204,15 @@ def epoch_of(checkpoint_path):
     return int(checkpoint_path.rsplit('-', 1)[1])
 
 
-def check_same_script(saved, settings):
-    """Refuse a saved run of the other story, whose settings lack some of this one's, or one
+def check_same_script(saved, settings, model=None):
+    """Refuse a saved run of another story (whose files start with another `model` than this
+    one's, or, saved before runs recorded it, whose settings lack some of this one's), or one
     trained with a removed setting: their networks are not this script's."""
+    if model and saved.get('model', model) != model:
+        raise InputError(f"{settings['results_dir']}/ holds a run of another story (its files start "
+                         f"with {saved['model']}, this one's with {model}), whose networks this one "
+                         f"cannot load. Point --results_dir at a run of this story, or start over "
+                         f"there with --resume=False.")
     missing = [name for name in run_settings(settings) if name not in saved]
     if missing:
         raise InputError(f"{settings['results_dir']}/ holds a run of another script (one without "
@@ -206,10 +226,10 @@ def check_same_script(saved, settings):
                          f"Point --results_dir at another run, or start over there with --resume=False.")
 
 
-def check_same_run(saved, settings):
+def check_same_run(saved, settings, model=None):
     """Refuse to continue a saved run with settings that would make it a different run, or a run
-    of the other story."""
-    check_same_script(saved, settings)
+    of another story."""
+    check_same_script(saved, settings, model)
     differ, said = differing(run_settings(settings), saved, settings, 'this run')
     if differ:
         raise InputError(f"{said}. Resume it with its own settings, keep it and start another "

@@ -1,31 +1,85 @@
-"""What the story scripts add to their networks beyond the reference's layers: batch
-normalization TF1 style (tf.layers no longer builds under Keras 3, so its variables are made
-with get_variable, as the stories make their layers), the minibatch spread D can be given, and a
-moving average of G's weights."""
-import contextlib
+"""Stand-ins for the tf.layers calls of the references, which no longer build under Keras 3:
+dense, conv2d, conv2d_transpose and batch_normalization, with tf.layers' arguments and defaults
+and its variables (made by get_variable, so variable_scope's reuse shares them as it did):
 
+    deconv1 = layers.conv2d_transpose(cat1, 256, [7, 7], strides=(1, 1), padding='valid',
+                                      kernel_initializer=w_init, bias_initializer=b_init)
+
+makes generator/conv2d_transpose/kernel and .../bias, as tf.layers.conv2d_transpose did. A layer
+without a name takes tf.layers' default one, made unique in its variable scope (dense, dense_1,
+...) and counted anew each time the scope is entered, so that a network built twice (D on real
+and on generated images) gets the same names both times. And lrelu, the references' leaky ReLU."""
 import tensorflow.compat.v1 as tf
 
+ZEROS = tf.zeros_initializer()  # tf.layers' bias_initializer
 
-def batch_normalization(h, name, training):
-    """h normalized over all but its last axis (the units, or a convolution's channels), as
-    tf.layers.batch_normalization did for the reference's convolutions, with TensorFlow's fused
-    kernel: with the batch's statistics when training, with their moving averages (momentum 0.99,
-    updated through UPDATE_OPS; the kernel averages the batch's unbiased variance) when not. The
-    kernel keeps the statistics in float32 whatever h is, bfloat16 included. `training` is a
-    Python bool, or a bool tensor such as the DCGAN's isTrain placeholder, which picks at run time."""
-    shape, ones, zeros = [h.get_shape()[-1]], tf.ones_initializer(), tf.zeros_initializer()
-    gamma = tf.get_variable(f'{name}_gamma', shape, initializer=ones)
-    beta = tf.get_variable(f'{name}_beta', shape, initializer=zeros)
-    moving_mean = tf.get_variable(f'{name}_mean', shape, initializer=zeros, trainable=False)
-    moving_var = tf.get_variable(f'{name}_var', shape, initializer=ones, trainable=False)
-    images = h if len(h.get_shape()) == 4 else tf.reshape(h, [-1, 1, 1, shape[0]])  # what the kernel takes
 
-    def fused(is_training):  # the normalized h, and the moving averages updated when training
-        y, mean, var, *_ = tf.nn.fused_batch_norm(images, gamma, beta, moving_mean, moving_var, 1e-3,
+def lrelu(X, leak=0.2):
+    """The references' leaky ReLU, f1 * X + f2 * |X|; max(leak * X, X) is the same for leak < 1."""
+    return tf.maximum(leak * X, X)
+
+
+def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None,
+          bias_initializer=ZEROS, name=None):
+    """inputs @ kernel + bias over inputs' last axis, as tf.layers.dense: Glorot-uniform kernel
+    unless kernel_initializer says otherwise."""
+    with tf.variable_scope(name, default_name='dense'):
+        kernel = tf.get_variable('kernel', [inputs.get_shape()[-1], units],
+                                 initializer=kernel_initializer or tf.glorot_uniform_initializer())
+        if len(inputs.get_shape()) == 2:
+            outputs = tf.matmul(inputs, kernel)
+        else:
+            outputs = tf.tensordot(inputs, kernel, [[len(inputs.get_shape()) - 1], [0]])
+        return _finished(outputs, units, activation, use_bias, bias_initializer)
+
+
+def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding='valid', activation=None,
+           use_bias=True, kernel_initializer=None, bias_initializer=ZEROS, name=None):
+    """A 2-D convolution of NHWC inputs, as tf.layers.conv2d."""
+    height, width = _pair(kernel_size)
+    with tf.variable_scope(name, default_name='conv2d'):
+        kernel = tf.get_variable('kernel', [height, width, inputs.get_shape()[-1], filters],
+                                 initializer=kernel_initializer or tf.glorot_uniform_initializer())
+        outputs = tf.nn.conv2d(inputs, kernel, [1, *_pair(strides), 1], padding.upper())
+        return _finished(outputs, filters, activation, use_bias, bias_initializer)
+
+
+def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding='valid', activation=None,
+                     use_bias=True, kernel_initializer=None, bias_initializer=ZEROS,
+                     name=None):
+    """A transposed 2-D convolution of NHWC inputs, as tf.layers.conv2d_transpose: each side
+    times the stride ('same'), or that plus the kernel's overhang ('valid')."""
+    kernel_shape, stride = _pair(kernel_size), _pair(strides)
+    with tf.variable_scope(name, default_name='conv2d_transpose'):
+        kernel = tf.get_variable('kernel', [*kernel_shape, filters, inputs.get_shape()[-1]],
+                                 initializer=kernel_initializer or tf.glorot_uniform_initializer())
+        sides = [inputs.get_shape()[1 + i] * stride[i]
+                 + (max(kernel_shape[i] - stride[i], 0) if padding == 'valid' else 0) for i in range(2)]
+        shape = tf.stack([tf.shape(inputs)[0], *sides, filters])
+        outputs = tf.nn.conv2d_transpose(inputs, kernel, shape, [1, *stride, 1], padding.upper())
+        return _finished(outputs, filters, activation, use_bias, bias_initializer)
+
+
+def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, name=None):
+    """inputs normalized over all but their last axis (the units, or a convolution's channels),
+    as tf.layers.batch_normalization, with TensorFlow's fused kernel: with the batch's statistics
+    when training, with their moving averages (updated through UPDATE_OPS; the kernel averages
+    the batch's unbiased variance) when not. The kernel keeps the statistics in float32 whatever
+    the inputs are, bfloat16 included. `training` is a Python bool, or a bool tensor such as the
+    references' isTrain placeholder, which picks at run time."""
+    shape, ones, zeros = [inputs.get_shape()[-1]], tf.ones_initializer(), tf.zeros_initializer()
+    with tf.variable_scope(name, default_name='batch_normalization'):
+        gamma = tf.get_variable('gamma', shape, initializer=ones)
+        beta = tf.get_variable('beta', shape, initializer=zeros)
+        moving_mean = tf.get_variable('moving_mean', shape, initializer=zeros, trainable=False)
+        moving_var = tf.get_variable('moving_variance', shape, initializer=ones, trainable=False)
+    images = inputs if len(inputs.get_shape()) == 4 else tf.reshape(inputs, [-1, 1, 1, shape[0]])  # what the kernel takes
+
+    def fused(is_training):  # the normalized inputs, and the moving averages updated when training
+        y, mean, var, *_ = tf.nn.fused_batch_norm(images, gamma, beta, moving_mean, moving_var, epsilon,
                                                    is_training=is_training,
-                                                   exponential_avg_factor=0.01 if is_training else 1.0)
-        return tf.reshape(y, [-1, *h.get_shape()[1:]]), mean, var
+                                                   exponential_avg_factor=1 - momentum if is_training else 1.0)
+        return tf.reshape(y, [-1, *inputs.get_shape()[1:]]), mean, var
     if training is False:
         return fused(False)[0]
     normalized, mean, var = fused(True)
@@ -36,38 +90,12 @@ def batch_normalization(h, name, training):
     return normalized
 
 
-def with_minibatch_spread(h, group_size=4):
-    """h with one more feature (a unit, or a convolution's channel): how much the images of each
-    group of group_size in the batch differ, the standard deviation of each of h's features
-    within the group, averaged over them (Karras et al. 2018). A generator drawing the same image
-    again and again shows up to D as a small spread."""
-    group = tf.range(tf.shape(h)[0]) // group_size
-    deviation = h - tf.gather(tf.math.segment_mean(h, group), group)
-    spread = tf.sqrt(tf.math.segment_mean(tf.square(deviation), group) + 1e-8)
-    spread = tf.reduce_mean(spread, axis=list(range(1, len(h.get_shape()))), keepdims=True)
-    return tf.concat([h, tf.gather(spread, group) * tf.ones_like(h[..., :1])], axis=-1)
+def _pair(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
 
 
-def averaged_after(G_optim, G_vars, decay):
-    """G_optim followed by an update of the exponential moving average of G_vars, and the
-    average. TF's warm-up: the decay is at most (1 + steps) / (10 + steps), so that the first
-    epochs' average is of recent weights, not mostly of the initial ones."""
-    step = tf.train.get_or_create_global_step()  # G steps; not saved: resuming sets it
-    ema = tf.train.ExponentialMovingAverage(decay, num_updates=step)
-    with tf.control_dependencies([G_optim]):
-        G_optim = step.assign_add(1)
-    with tf.control_dependencies([G_optim]):
-        G_optim = ema.apply(G_vars)
-    return G_optim, ema
-
-
-@contextlib.contextmanager
-def reused_weights(ema=None):
-    """Inside, get_variable returns the variables already made, or with ema their moving averages
-    where they have one (batch norm's statistics have none): a second G for pictures and samples."""
-    def averaged(getter, name, *args, **kwargs):
-        var = getter(name, *args, **kwargs)
-        average = ema.average(var) if ema else None
-        return var if average is None else average
-    with tf.variable_scope(tf.get_variable_scope(), reuse=True, custom_getter=averaged):
-        yield
+def _finished(outputs, units, activation, use_bias, bias_initializer):
+    """The bias added (made beside the kernel) and the activation applied, as tf.layers did."""
+    if use_bias:
+        outputs += tf.get_variable('bias', [units], initializer=bias_initializer)
+    return outputs if activation is None else activation(outputs)

@@ -1,127 +1,30 @@
-"""Sample-quality figures for the story scripts that need no network: a classifier score and a
-Fréchet distance, both measured with a small MNIST classifier trained here.
+"""Sample-quality figures for the story scripts that need no network, all read by one judge, the
+convolutional MNIST classifier of classifier.py:
 
 - classifier score: exp(mean KL(p(y|x) || p(y))) over generated images x; from 1 (all one
   class, or no class at all) to 10 (every image a confident digit, the ten in equal numbers).
   The Inception Score of Salimans et al. (2016), with an MNIST classifier in Inception's place.
-- Fréchet distance: between Gaussians fitted to the classifier's hidden features of the
-  generated images and of the 10,000 test images (FID, Heusel et al. 2017, likewise); 0 is best.
+- Fréchet distance: between Gaussians fitted to the classifier's 128 features of the generated
+  images and of the 10,000 test images (FID, Heusel et al. 2017, likewise); 0 is best.
+- digit shares: the share of images taken for each digit; no digit: the share the classifier
+  gives no digit with CONFIDENCE (an in-between or broken drawing).
 
-The classifier (784 -> 512 -> 128 -> 10, ReLU) was trained TF1 style on the training images only,
-once, and ships beside this file as a .npz of its weights (SHIPPED, checked by its md5), so that
-figures from every machine compare; scoring itself runs in numpy. Where that file is missing or
-damaged, one is trained here and cached in the data folder, and its figures compare only with
-runs scored by it. Real training images scored the same way give the ceiling a generator can reach.
+Real training images scored the same way give the ceiling a generator can reach. The judge's own
+figures (its test accuracy, real images' figures):
+
+    python -m backstage.mnist_score                    # about 10 s on 2 cores
+    python -m backstage.mnist_score --train=new.npz    # train the judge anew (some minutes)
 """
-import functools
+import argparse
 import hashlib
-import io
-import itertools
-import json
 import os
-import zipfile
+import sys
 
 import numpy as np
-import tensorflow.compat.v1 as tf
 
-SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'mnist_classifier.npz')
-SHIPPED_MD5 = '2b696077e46951ab3cd3e01d5d9fc52c'  # 98.23% test accuracy; ceiling 9.82 / 8.48
-LAYERS = [784, 512, 128, 10]
-CLASSIFIER_EPOCHS = 30  # 98.2% test accuracy on MNIST (10 epochs: 97.7%)
-CLASSIFIER_SEED = 0
-# what a cached classifier must have been trained with to be used; a change retrains it
-VERSION = json.dumps({'layers': LAYERS, 'epochs': CLASSIFIER_EPOCHS, 'seed': CLASSIFIER_SEED})
+from backstage import classifier
 
-
-def forward(weights, images):
-    """Hidden features (N x 128) and class probabilities (N x 10) of 28 x 28 images in [-1, 1],
-    flat (N x 784) or not (N x 28 x 28 x 1, as the DCGAN loads them)."""
-    h = np.maximum(images.reshape(len(images), 784) @ weights['w0'] + weights['b0'], 0)
-    features = np.maximum(h @ weights['w1'] + weights['b1'], 0)
-    logits = features @ weights['w2'] + weights['b2']
-    e = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return features, e / e.sum(axis=1, keepdims=True)
-
-
-def train_classifier(mnist, epochs=CLASSIFIER_EPOCHS, seed=CLASSIFIER_SEED):
-    """Train the classifier on mnist.train (images in [0, 1], one-hot labels); return its weights
-    as numpy arrays, with its accuracy on mnist.test under 'test_accuracy'."""
-    images = (mnist.train.images.reshape(-1, 784) - 0.5) / 0.5
-    rng = np.random.default_rng(seed)
-    with tf.Graph().as_default(), tf.Session() as sess:
-        tf.set_random_seed(seed)
-        x = tf.placeholder(tf.float32, (None, 784))
-        y = tf.placeholder(tf.float32, (None, 10))
-        keep = tf.placeholder_with_default(1.0, ())
-        params, h = {}, x
-        with tf.variable_scope('C'):
-            for i, (n_in, n_out) in enumerate(itertools.pairwise(LAYERS)):
-                params[f'w{i}'] = tf.get_variable(f'C_w{i}', [n_in, n_out],
-                                                  initializer=tf.glorot_uniform_initializer())
-                params[f'b{i}'] = tf.get_variable(f'C_b{i}', [n_out],
-                                                  initializer=tf.zeros_initializer())
-                h = tf.matmul(h, params[f'w{i}']) + params[f'b{i}']
-                if i < len(LAYERS) - 2:
-                    h = tf.nn.dropout(tf.nn.relu(h), rate=1 - keep)
-        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=h))
-        optim = tf.train.AdamOptimizer(1e-3).minimize(loss)
-        sess.run(tf.global_variables_initializer())
-        for _ in range(epochs):
-            order = rng.permutation(len(images))
-            for i in range(0, len(images) - 99, 100):
-                batch = order[i:i + 100]
-                sess.run(optim, {x: images[batch], y: mnist.train.labels[batch], keep: 0.8})
-        weights = sess.run(params)
-    _, probs = forward(weights, (mnist.test.images - 0.5) / 0.5)
-    weights['test_accuracy'] = np.float32(np.mean(probs.argmax(1) == mnist.test.labels.argmax(1)))
-    return weights
-
-
-@functools.cache
-def shipped_classifier():
-    """The weights of the classifier that ships with the project, or None (said once) when its
-    file is missing or not the one shipped. Read as plain arrays: no pickle is loaded."""
-    try:
-        with open(SHIPPED, 'rb') as f:
-            data = f.read()
-        md5 = hashlib.md5(data).hexdigest()
-        if md5 == SHIPPED_MD5:
-            with np.load(io.BytesIO(data), allow_pickle=False) as shipped:
-                return {name: shipped[name] for name in shipped.files}
-        problem = f'is damaged (md5 {md5}, not {SHIPPED_MD5})'
-    except OSError as e:
-        problem = f'cannot be read ({e.strerror})'
-    print(f'the scorer\'s classifier {SHIPPED} {problem}: scoring with one trained on this '
-          f'machine instead, whose figures compare only with runs scored by that same file')
-    return None
-
-
-def load_classifier(mnist, cache_path):
-    """The shipped classifier; where it is missing or damaged, the one cached in cache_path, or a
-    new one trained (and cached) when that is missing, damaged, or of another VERSION."""
-    shipped = shipped_classifier()
-    if shipped is not None:
-        return shipped
-    try:
-        with np.load(cache_path) as cache:
-            weights = {name: cache[name] for name in cache.files}
-        if 'version' in weights and str(weights['version']) == VERSION:
-            return weights
-        print(f'{cache_path} holds a classifier trained otherwise than {VERSION}; '
-              f'training a new one')
-    except FileNotFoundError:
-        print(f'training an MNIST classifier for the quality figures (once; cached in {cache_path})')
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        print(f'{cache_path} is damaged ({type(e).__name__}); training a new classifier')
-    weights = dict(train_classifier(mnist), version=np.array(VERSION))
-    print(f"classifier test accuracy: {weights['test_accuracy']:.4f}")
-    try:
-        tmp = cache_path + '.part.npz'
-        np.savez(tmp, **weights)
-        os.replace(tmp, cache_path)
-    except OSError as e:
-        print(f'could not cache the classifier in {cache_path} ({e.strerror}); it is retrained next time')
-    return weights
+CONFIDENCE = 0.9  # a sample is taken for a digit when the judge gives that digit at least this
 
 
 def classifier_score(probs):
@@ -151,25 +54,94 @@ def digit_shares(probs):
     return (np.bincount(probs.argmax(axis=1), minlength=10) / len(probs)).tolist()
 
 
-def score_images(images, mnist, cache_path):
+def no_digit_share(probs):
+    """The share of images no digit claims with CONFIDENCE."""
+    return float(np.mean(probs.max(axis=1) < CONFIDENCE))
+
+
+def label_accuracy(probs, digits):
+    """The share of images the classifier takes for the digit they were drawn for, in all and
+    for each digit (NaN for a digit none was drawn for)."""
+    right = probs.argmax(axis=1) == digits
+    drawn = np.bincount(digits, minlength=10)
+    with np.errstate(invalid='ignore'):
+        by_digit = np.bincount(digits, weights=right, minlength=10) / drawn
+    return float(right.mean()), by_digit.tolist()
+
+
+def score_images(images, mnist, cache_path, digits=None):
     """Figures for generated images (N x 784 in [-1, 1]), and the same for N real training
-    images: the ceiling."""
-    weights = load_classifier(mnist, cache_path)
-    test_features, _ = forward(weights, (mnist.test.images - 0.5) / 0.5)
-    features, probs = forward(weights, images)
-    real_features, real_probs = forward(weights, (mnist.train.images[:len(images)] - 0.5) / 0.5)
+    images: the ceiling. With the digits a conditional G was asked for, its label accuracy."""
+    judge = classifier.load_judge(mnist, cache_path)
+    test_features, _ = judge((mnist.test.images - 0.5) / 0.5)
+    features, probs = judge(images)
+    real_features, real_probs = judge((mnist.train.images[:len(images)] - 0.5) / 0.5)
     return {'classifier_score': classifier_score(probs),
             'frechet_distance': frechet_distance(features, test_features),
             'digit_shares': digit_shares(probs),
+            'no_digit_share': no_digit_share(probs),
             'real_classifier_score': classifier_score(real_probs),
-            'real_frechet_distance': frechet_distance(real_features, test_features)}
+            'real_frechet_distance': frechet_distance(real_features, test_features),
+            'real_no_digit_share': no_digit_share(real_probs),
+            **({} if digits is None else dict(zip(('label_accuracy', 'label_accuracy_by_digit'),
+                                                  label_accuracy(probs, digits))))}
 
 
 def describe(figures, epoch, n):
     shares = np.array(figures['digit_shares'])
-    return (f"epoch {epoch}, {n} samples: classifier score {figures['classifier_score']:.2f} "
+    said = (f"epoch {epoch}, {n} samples: classifier score {figures['classifier_score']:.2f} "
             f"(real images: {figures['real_classifier_score']:.2f}, at most 10), "
             f"Fréchet distance {figures['frechet_distance']:.2f} "
             f"(real images: {figures['real_frechet_distance']:.2f}, 0 is best), "
             f"digit shares from {shares.min():.1%} ({shares.argmin()}) "
-            f"to {shares.max():.1%} ({shares.argmax()})")
+            f"to {shares.max():.1%} ({shares.argmax()}), "
+            f"no digit {figures['no_digit_share']:.1%} (real images: {figures['real_no_digit_share']:.1%})")
+    if 'label_accuracy' in figures:
+        by_digit = np.array(figures['label_accuracy_by_digit'])
+        said += (f"; label accuracy {figures['label_accuracy']:.1%} (read as the digit asked for; "
+                 f"lowest {np.nanmin(by_digit):.1%}, digit {np.nanargmin(by_digit)})")
+    return said
+
+
+def main(args=None):
+    """The judge's own figures: which file it is, its test accuracy, and real images' figures;
+    with --train=PATH, a judge trained anew by this project's code, written to PATH."""
+    import input_data  # the project's root module: imported here, for the command only
+    parser = argparse.ArgumentParser(prog='python -m backstage.mnist_score', description=main.__doc__)
+    parser.add_argument('--data_dir', default='MNIST_data', help='the four MNIST files (default: MNIST_data)')
+    parser.add_argument('--n', type=int, default=10000, help='real training images scored (default: 10000)')
+    parser.add_argument('--train', metavar='PATH', help='train the judge anew and write it to PATH (a new file)')
+    options = parser.parse_args(args)
+    mnist = input_data.read_data_sets(options.data_dir, one_hot=True)
+    if not 2 <= options.n <= len(mnist.train.images):
+        parser.error(f'--n={options.n}: it must be from 2 to the {len(mnist.train.images)} training images')
+    if options.train:
+        if os.path.exists(options.train):
+            parser.error(f'--train={options.train}: the file exists; name a new one')
+        weights = classifier.train_classifier(mnist, say=print)
+        np.savez(options.train, **weights)
+        with open(options.train, 'rb') as f:
+            print(f'wrote {options.train}, md5 {hashlib.md5(f.read()).hexdigest()}')
+        judge = classifier.Judge(weights)
+    else:
+        judge = classifier.load_judge(mnist, os.path.join(options.data_dir, 'mnist_classifier.npz'))
+        shipped = judge is classifier.shipped_judge()
+        print(f'the judge: {classifier.SHIPPED} as shipped (md5 {classifier.SHIPPED_MD5})' if shipped else
+              f'the judge: a classifier trained on this machine, cached in {options.data_dir}/')
+    print(f'a convolutional classifier trained {classifier.EPOCHS} epochs on the training images, seed '
+          f'{classifier.SEED}, each image shifted by up to {classifier.SHIFT} pixels')
+    accuracy = judge.accuracy(mnist.test.images, classifier.digits_of(mnist.test.labels))
+    print(f'test accuracy: {accuracy:.2%} of the {len(mnist.test.images)} test images')
+    real = (mnist.train.images[:options.n] - 0.5) / 0.5
+    test_features, _ = judge((mnist.test.images - 0.5) / 0.5)
+    features, probs = judge(real)
+    shares = ', '.join(f'{digit}: {share:.1%}' for digit, share in enumerate(digit_shares(probs)))
+    print(f'real images (the first {options.n} training images) against the test images: '
+          f'classifier score {classifier_score(probs):.2f}, Fréchet distance '
+          f'{frechet_distance(features, test_features):.2f}, taken for a digit with confidence '
+          f'{CONFIDENCE} or more: {1 - no_digit_share(probs):.1%}')
+    print(f'digit shares: {shares}')
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -12,25 +12,27 @@ import matplotlib.pyplot as plt  # after use('Agg'): the backend must be chosen 
 
 
 class GridFigure:
-    """A 5x5 grid of generated digits with a caption, as the reference's show_result drew it, but
-    as one image instead of 25 subplots: about 15 ms a picture instead of several hundred."""
+    """A grid of generated digits, columns x columns, with a caption, as the reference's
+    show_result drew it (5x5; the conditional references' 10x10, a row per digit), but as one
+    image instead of a subplot each: about 15 ms a picture instead of several hundred."""
 
-    def __init__(self):
-        self.fig = plt.figure(figsize=(5, 5))  # 500 x 500 pixels, as the reference's
-        ax = self.fig.add_axes([0.05, 0.07, 0.9, 0.9])  # 450 pixels: each image pixel drawn 3x3
+    def __init__(self, columns=5):
+        self.columns, inches = columns, max(5, 0.7 * columns)  # 5x5: 500 x 500 pixels, as the reference's
+        self.fig = plt.figure(figsize=(inches, inches))
+        ax = self.fig.add_axes([0.05, 0.07, 0.9, 0.9])  # 5x5: 450 pixels, each image pixel drawn 3x3
         ax.axis('off')
         self.image = ax.imshow(np.zeros((150, 150)), cmap='gray', vmin=-1, vmax=1,
                                interpolation='nearest')
         self.caption = self.fig.text(0.5, 0.025, '', ha='center')
 
     def save(self, images, caption, path):
-        """Save the first 25 square images (N x 784, or N x size x size x 1, in [-1, 1]) and
-        return the picture as gray uint8."""
-        size = round(images[0].size ** 0.5)
-        tile, grid = size + 2, 5 * (size + 2)
-        tiles = np.full((25, tile, tile), np.nan, np.float32)  # NaN: a blank 1-pixel frame per tile
-        tiles[:len(images[:25]), 1:-1, 1:-1] = images[:25].reshape(-1, size, size)
-        self.image.set_data(tiles.reshape(5, 5, tile, tile).transpose(0, 2, 1, 3).reshape(grid, grid))
+        """Save the first columns x columns square images (N x 784, or N x size x size x 1, in
+        [-1, 1]) and return the picture as gray uint8."""
+        size, n = round(images[0].size ** 0.5), self.columns ** 2
+        tile, grid = size + 2, self.columns * (size + 2)
+        tiles = np.full((n, tile, tile), np.nan, np.float32)  # NaN: a blank 1-pixel frame per tile
+        tiles[:len(images[:n]), 1:-1, 1:-1] = images[:n].reshape(-1, size, size)
+        self.image.set_data(tiles.reshape(self.columns, self.columns, tile, tile).transpose(0, 2, 1, 3).reshape(grid, grid))
         self.image.set_extent((-0.5, grid - 0.5, grid - 0.5, -0.5))
         self.caption.set_text(caption)
         self.fig.savefig(path, format='png')

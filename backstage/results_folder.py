@@ -1,6 +1,7 @@
 """results_dir, the folder a training run writes into: its subfolders, the lock that keeps it to
 one training run, starting over (deleting only what the script wrote), and the files a run
 writes there besides its checkpoints, each written whole or not at all."""
+import math
 import os
 import re
 
@@ -25,7 +26,8 @@ def script_files(model):
     prefix = re.escape(model)
     return {
         '': rf'({prefix})?train_hist\.pkl|{prefix}train_hist\.png|{prefix}quality\.png|'
-            rf'({prefix})?generation_animation\.gif|samples\.npy|samples\.png',
+            rf'({prefix})?generation_animation\.gif|samples\.npy|samples\.png|labels\.npy|'
+            r'(label_)?interpolation\.(png|gif)',
         'checkpoints': r'checkpoint|best_checkpoint|(gan|best)-\d+\.(index|data-\d+-of-\d+)|'
                        r'run-\d+\.(json|npz|pkl)',
         'Fixed_results': rf'{prefix}\d+\.png',
@@ -135,17 +137,19 @@ class RunFiles:
         self.results_dir, self.model = results_dir, model
         self.history_name, self.gif_name = (f'{model if prefix_all else ""}{name}' for name in
                                             ('train_hist.pkl', 'generation_animation.gif'))
-        self.grid, self.losses, self.quality = \
-            pictures.GridFigure(), pictures.LossFigure(), pictures.QualityFigure()
+        self.grids, self.losses, self.quality = {}, pictures.LossFigure(), pictures.QualityFigure()
         done = [grid_path(results_dir, model, True, epoch + 1) for epoch in range(epochs_done)]
         self.fixed_frames = [iio.imread(path)[..., 0] for path in done if os.path.exists(path)]
 
     def save_grid(self, epoch, images, isFix):
-        """The epoch's grid of 25 images; returns it as a gray picture."""
+        """The epoch's grid of its images (25: 5x5, 100: 10x10); returns it as a gray picture."""
         path = grid_path(self.results_dir, self.model, isFix, epoch)
         os.makedirs(os.path.dirname(path), exist_ok=True)  # Random_results: only if a story saves them
+        columns = math.isqrt(len(images))
+        if columns not in self.grids:
+            self.grids[columns] = pictures.GridFigure(columns)
         with replaced_atomically(path) as tmp:
-            frame = self.grid.save(images, f'Epoch {epoch}', tmp)
+            frame = self.grids[columns].save(images, f'Epoch {epoch}', tmp)
         if isFix:
             self.fixed_frames.append(frame)
         return frame
@@ -166,4 +170,4 @@ class RunFiles:
                 pictures.save_gif(self.fixed_frames, tmp)
 
     def close(self):
-        pictures.close(self.grid, self.losses, self.quality)
+        pictures.close(*self.grids.values(), self.losses, self.quality)

@@ -1,14 +1,17 @@
 """Instead of training, from a checkpoint: --sample=N writes N samples (with --digit=D, only
-samples the classifier takes for D), grouped by digit in its picture; --evaluate=N prints the
-quality figures of N samples; --interpolate=K draws K walks through the noise. And the quality
-figures a training run records."""
+samples the classifier takes for D; a conditional G is asked for D), grouped by digit in its
+picture; --evaluate=N prints the quality figures of N samples; --interpolate=K draws K walks
+through the noise (and, for a conditional G, from one digit's label to another's). And the
+quality figures a training run records. A conditional story's G takes the digit it is asked for
+through a placeholder of its own (`labels`: one-hot, (N, 10) or (N, 1, 1, 10)), beside z."""
+import contextlib
 import os
 import shutil
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from backstage import by_digit, mnist_score, walks
+from backstage import by_digit, classifier, mnist_score, walks
 from backstage.checkpoints import Checkpoints, check_same_script, differing
 from backstage.files import replaced_atomically, write_failure
 from backstage.pictures import GridFigure
@@ -16,16 +19,20 @@ from configurator import (
     INSTEAD_OF_TRAINING,
     InputError,
     check_against_data,
+    given_names,
     network_settings,
 )
 
 CHUNK = 10000  # samples made at once: 31 MB, so memory stays bounded however many are asked for
 
 
-def with_saved_network(settings, given):
-    """The settings, with those that shape the network (network_settings) taken from the run
-    whose checkpoint --sample, --evaluate or --interpolate will load. One the user gave (`given`:
-    the names set by a settings file or --name=value) with another value is refused."""
+def with_saved_network(settings, args, defaults):
+    """The settings; for --sample, --evaluate or --interpolate, with those that shape the network
+    (network_settings) taken from the run whose checkpoint will be loaded. One the user gave (in
+    args: a settings file or --name=value) with another value is refused."""
+    if not any(settings[name] for name in INSTEAD_OF_TRAINING):
+        return settings
+    given = given_names(args, defaults)
     checkpoint_dir = os.path.join(settings['results_dir'], 'checkpoints')
     saved = Checkpoints(checkpoint_dir).saved_settings(settings['checkpoint']) \
         if os.path.isdir(checkpoint_dir) else None
@@ -52,52 +59,69 @@ def check_disk_room(settings, G_sample):
                          f"free. Ask for fewer samples, or make room first.")
 
 
-def instead_of_training(sess, G_sample, z, mnist, settings):
+def instead_of_training(sess, G_sample, z, mnist, settings, model=None, labels=None):
     """--sample=N: N samples to samples.npy, and samples.png (by digit; with --digit, a grid of
-    the first 25); --evaluate=N: the quality figures of N samples, printed; --interpolate=K: K
-    walks through the noise to interpolation.png and .gif. From the checkpoint --checkpoint names."""
+    the first 25); a conditional G's digits to labels.npy; --evaluate=N: the quality figures of N
+    samples, printed; --interpolate=K: K walks through the noise to interpolation.png and .gif.
+    From the checkpoint --checkpoint names, which must be a run of the story whose files start
+    with `model`."""
     results_dir = settings['results_dir']
     checkpoint_dir = os.path.join(results_dir, 'checkpoints')
     check_against_data(settings, len(mnist.train.images))
-    run_state = Checkpoints(checkpoint_dir).restore(sess, settings['checkpoint']) \
+    run_state = Checkpoints(checkpoint_dir).restore(
+        sess, settings['checkpoint'], lambda saved: check_same_script(saved, settings, model)) \
         if os.path.isdir(checkpoint_dir) else None
     if run_state is None:
         asked = next(f'--{name}' for name in INSTEAD_OF_TRAINING if settings[name])
         raise InputError(f"no checkpoint in {checkpoint_dir}/: nothing trained for {asked}. Train "
                          f"first, or point --results_dir at a folder holding a trained run.")
+    G = Drawn(sess, G_sample, z, labels)
     epoch, n = run_state['epoch'], settings['sample'] or settings['evaluate']
     if settings['evaluate']:
-        quality_figures(sess, scorable(G_sample), z, mnist, n, epoch, settings)
+        quality_figures(G.scored(), mnist, n, epoch, settings)
         return
     if settings['interpolate']:
         try:
-            png, gif = walks.save_walks(sess, G_sample, z, settings['interpolate'], settings['seed'], epoch,
-                                        results_dir)
+            written = walks.save_walks(G, settings['interpolate'], settings['seed'], epoch, results_dir)
         except OSError as e:
             raise InputError(f"{write_failure(e)}. Nothing was replaced.") from None
-        print(f"wrote {settings['interpolate']} walks through the noise of epoch {epoch} to {png} and {gif}")
+        k = settings['interpolate']
+        walked = f"{k} walks through the noise" + (f" and {k} from digit to digit" if G.conditional else '')
+        print(f"wrote {walked} of epoch {epoch} to {listed(written)}")
         return
     check_disk_room(settings, G_sample)
     rng, digit = np.random.default_rng(settings['seed']), settings['digit']
-    weights = mnist_score.load_classifier(mnist, os.path.join(settings['data_dir'], 'mnist_classifier.npz'))
-    sheet, kept = by_digit.Sheet(), by_digit.DigitFilter(digit, n, CHUNK)
+    judge = classifier.load_judge(mnist, os.path.join(settings['data_dir'], 'mnist_classifier.npz'))
+    sheet, kept = by_digit.Sheet(conditional=G.conditional), by_digit.DigitFilter(digit, n, CHUNK)
+    names = ['samples.npy', 'samples.png'] + (['labels.npy'] if G.conditional else [])
     try:
-        with replaced_atomically(os.path.join(results_dir, 'samples.npy')) as npy, \
-                replaced_atomically(os.path.join(results_dir, 'samples.png')) as png:
-            if digit < 0:
-                chunks = (sheet.add(*chunk) for chunk in labelled_chunks(sess, G_sample, z, rng, weights, chunk_sizes(n)))
-                write_samples(npy, n, G_sample.shape[1:], chunks)
-                sheet.save(f'{n} samples, epoch {epoch}, by the digit the classifier names', png)
+        with contextlib.ExitStack() as files:
+            npy, png, *digits_npy = (files.enter_context(replaced_atomically(os.path.join(results_dir, name)))
+                                     for name in names)
+            drawn = labelled_chunks(G, rng, judge, chunk_sizes(n) if digit < 0 or G.conditional else kept.sizes(), digit)
+            if digit < 0 or G.conditional:
+                first = write_samples(npy, n, G_sample.shape[1:], (sheet.add(*chunk) for chunk in drawn))
             else:
-                chunks = (kept.keep(*chunk) for chunk in labelled_chunks(sess, G_sample, z, rng, weights, kept.sizes()))
-                first = write_samples(npy, n, G_sample.shape[1:], chunks)
+                first = write_samples(npy, n, G_sample.shape[1:], (kept.keep(*chunk) for chunk in drawn))
+            if digits_npy:
+                with open(digits_npy[0], 'wb') as f:  # a file, or np.save adds .npy to the name
+                    np.save(f, np.concatenate(sheet.asked))
+            if digit < 0:
+                sheet.save(f'{n} samples, epoch {epoch}, ' + ('a row per digit asked for' if G.conditional
+                                                               else 'by the digit the classifier names'), png)
+            else:
                 GridFigure().save(first, f'{n} samples of digit {digit}, epoch {epoch}', png)
-    except OSError as e:  # neither file is replaced: the two stay a pair
+    except OSError as e:  # no file is replaced: they stay a set
         raise InputError(f"{write_failure(e, os.path.join(results_dir, 'samples.npy'))}. "
-                         f"Nothing was replaced: the samples.npy and "
-                         f"samples.png that were there, if any, are kept.") from None
-    print(f'wrote {n} samples of epoch {epoch} to {results_dir}/samples.npy and samples.png')
-    print(sheet.describe() if digit < 0 else kept.describe())
+                         f"Nothing was replaced: the {listed(names)} that were there, if any, "
+                         f"are kept.") from None
+    print(f"wrote {n} samples of epoch {epoch} to {results_dir}/{listed(names)}")
+    print(kept.describe() if digit >= 0 and not G.conditional else sheet.describe())
+
+
+def listed(names):
+    """'a and b', 'a, b and c'."""
+    return ', '.join(names[:-1]) + ' and ' + names[-1]
 
 
 def write_samples(path, n, shape, chunks):
@@ -115,11 +139,12 @@ def write_samples(path, n, shape, chunks):
     return np.array(first)
 
 
-def labelled_chunks(sess, G_sample, z, rng, weights, sizes):
-    """For each size in sizes: that many generated images (G_sample's shape), and the
-    classifier's probabilities for them (N x 10), from one run of G."""
-    for images, scored in generated_chunks(sess, [G_sample, scorable(G_sample)], z, rng, sizes):
-        yield images, mnist_score.forward(weights, scored)[1]
+def labelled_chunks(G, rng, judge, sizes, digit=-1):
+    """For each size in sizes: that many generated images (G_sample's shape), the judge's
+    probabilities for them (N x 10), and the digits a conditional G was asked for (else None),
+    from one run of G."""
+    for (images, scored), digits in G.chunks([G.sample, scorable(G.sample)], rng, sizes, digit):
+        yield images, judge(scored)[1], digits
 
 
 def chunk_sizes(n):
@@ -127,12 +152,45 @@ def chunk_sizes(n):
     return [min(CHUNK, n - i) for i in range(0, n, CHUNK)]
 
 
-def generated_chunks(sess, fetches, z, rng, sizes):
-    """For each size in sizes: fetches (G_sample, or tensors computed from it) for that many
-    normal noise vectors of z's shape: (size, 100), or the DCGAN's (size, 1, 1, 100)."""
-    for size in sizes:
-        noise = rng.standard_normal((size, *z.shape[1:]), dtype=np.float32)
-        yield sess.run(fetches, {z: noise})
+class Drawn:
+    """G as the backstage draws from it: `sample` (G_sample, or a tensor made from it) of normal
+    noise fed to z, and for a conditional G the digits asked for, fed to `labels` one-hot."""
+
+    def __init__(self, sess, sample, z, labels=None):
+        self.sess, self.sample, self.z, self.labels = sess, sample, z, labels
+        self.conditional = labels is not None
+
+    def scored(self):
+        """The same G, drawing what the scorer takes (scorable)."""
+        return Drawn(self.sess, scorable(self.sample), self.z, self.labels)
+
+    def feed(self, noise, one_hot=None):
+        """The feed of noise (z's shape), and one-hot rows (N x 10, or mixes of two digits) for a
+        conditional G."""
+        if not self.conditional:
+            return {self.z: noise}
+        return {self.z: noise, self.labels: np.reshape(one_hot, (-1, *self.labels.shape[1:]))}
+
+    def chunks(self, fetches, rng, sizes, digit=-1):
+        """For each size in sizes: fetches (`sample`, or tensors computed from it) for that many
+        normal noise vectors of z's shape, and a conditional G's digits (else None): `digit`
+        each, or with digit -1 the ten in turn, as evenly as the count allows."""
+        done = 0
+        for size in sizes:
+            noise = rng.standard_normal((size, *self.z.shape[1:]), dtype=np.float32)
+            digits = None
+            if self.conditional:
+                digits = np.full(size, digit) if digit >= 0 else (done + np.arange(size)) % 10
+            yield self.sess.run(fetches, self.feed(noise, None if digits is None else np.eye(10)[digits])), digits
+            done += size
+
+
+def fixed_grid(rng, z, labels):
+    """The inputs of a conditional story's Fixed grid, the reference's 10x10: row d asks for
+    digit d, and column j holds the same noise vector in every row (the style, across digits):
+    noise of z's shape and one-hot labels of the labels placeholder's, 100 each."""
+    noise = np.tile(rng.standard_normal((10, *z.shape[1:]), dtype=np.float32), (10, *[1] * len(z.shape[1:])))
+    return noise, np.eye(10, dtype=np.float32)[np.repeat(np.arange(10), 10)].reshape((100, *labels.shape[1:]))
 
 
 def scorable(G_sample):
@@ -143,12 +201,13 @@ def scorable(G_sample):
     return tf.reshape(tf.image.resize_area(G_sample, [28, 28]), [-1, 784])
 
 
-def quality_figures(sess, G_scored, z, mnist, n, epoch, settings):
-    """Classifier score and Fréchet distance of n samples of G_scored (scorable's), with the
-    real-data ceiling, printed."""
-    images = np.concatenate(list(generated_chunks(sess, G_scored, z, np.random.default_rng(settings['seed'] + epoch),
-                                                  chunk_sizes(n))))
+def quality_figures(G_scored, mnist, n, epoch, settings):
+    """Classifier score and Fréchet distance of n samples of G_scored (a Drawn of scorable's),
+    with the real-data ceiling, printed; for a conditional G, its label accuracy too."""
+    drawn = list(G_scored.chunks(G_scored.sample, np.random.default_rng(settings['seed'] + epoch), chunk_sizes(n)))
+    images = np.concatenate([images for images, _ in drawn])
+    digits = np.concatenate([digits for _, digits in drawn]) if G_scored.conditional else None
     cache_path = os.path.join(settings['data_dir'], 'mnist_classifier.npz')
-    figures = mnist_score.score_images(images, mnist, cache_path)
+    figures = mnist_score.score_images(images, mnist, cache_path, digits)
     print(mnist_score.describe(figures, epoch, n))
     return figures

@@ -23,6 +23,15 @@ from backstage.files import write_failure
 from configurator import InputError, check_against_data, run_settings
 
 
+def new_graph():
+    """A story's graph, TF1 style: eager execution off (build a graph, then run it in a Session),
+    and a new default graph each run, which a notebook's second %run would otherwise build
+    beside the first; compat.v1's warnings that it is compat.v1 kept quiet."""
+    tf.disable_eager_execution()
+    tf.reset_default_graph()
+    tf.logging.set_verbosity(tf.logging.ERROR)
+
+
 class WriteError(InputError):
     """A file of the run could not be written (disk full, folder gone, no permission): the
     message names it and the cause; the last whole checkpoint stays."""
@@ -54,11 +63,12 @@ class TrainingRun:
     """One training run in results_dir: made or resumed, then stepped, saved each epoch, and
     finished or interrupted."""
 
-    def __init__(self, sess, G_sample, z, settings, n_images, model, prefix_all=False):
+    def __init__(self, sess, G_sample, z, settings, n_images, model, prefix_all=False, labels=None):
         """Check what only the data can tell, make results_dir and lock it (with resume False,
         deleting the run there). model begins the file names (the reference's 'MNIST_GAN_');
-        with prefix_all, the history's and the GIF's too."""
-        self.sess, self.G_scored, self.z = sess, sampling.scorable(G_sample), z  # what score() draws
+        with prefix_all, the history's and the GIF's too. labels: a conditional G's placeholder
+        for the digits it is asked for (one-hot), which scoring feeds."""
+        self.sess, self.G_scored = sess, sampling.Drawn(sess, G_sample, z, labels).scored()  # what score() draws
         self.settings, self.model, self.prefix_all = settings, model, prefix_all
         self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
         check_against_data(settings, n_images)
@@ -75,7 +85,7 @@ class TrainingRun:
         """The history and fixed noise of the run saved in results_dir (its weights restored, rng
         put back), or the ones given when there is none; with --checkpoint=N, the epochs after N
         dropped first. A run that already holds train_epoch epochs ends the script: nothing to do."""
-        which, same_run = self.settings['checkpoint'], functools.partial(check_same_run, settings=self.settings)
+        which, same_run = self.settings['checkpoint'], functools.partial(check_same_run, settings=self.settings, model=self.model)
         run_state = self.checkpoints.restore(self.sess, which, same_run) if self.settings['resume'] else None
         if run_state is None and which != 'last':
             raise InputError(f"--checkpoint={which}: {self.checkpoints.dir}/ holds no checkpoint "
@@ -108,7 +118,7 @@ class TrainingRun:
         global_step = tf.train.get_global_step()  # ema_decay's warm-up counts G steps; unsaved
         if global_step is not None:
             global_step.load(self.progress.step_count, self.sess)
-        self.stop = StopRequest(self.release)
+        self.stop = StopRequest(self.release, story=sys._getframe(1).f_code)  # the story's module
         self.files = results_folder.RunFiles(self.results_dir, self.model, self.epochs_done,
                                              self.prefix_all)
         self.earlier_ptime = train_hist['total_ptime'][0]  # the sessions before this one
@@ -152,10 +162,13 @@ class TrainingRun:
     @stops_cleanly
     def score(self, epoch, n, train_hist, mnist):
         """Score n generated images; print, keep in the history and in TensorBoard."""
-        figures = sampling.quality_figures(self.sess, self.G_scored, self.z, mnist, n, epoch, self.settings)
+        figures = sampling.quality_figures(self.G_scored, mnist, n, epoch, self.settings)
         train_hist.setdefault('scores', []).append(dict(figures, epoch=epoch))
         shares = figures.pop('digit_shares')
         figures.update(smallest_digit_share=min(shares), largest_digit_share=max(shares))
+        if 'label_accuracy_by_digit' in figures:  # a conditional G: its digits, each as asked
+            figures.update({f'label_accuracy_of/{digit}': accuracy for digit, accuracy
+                            in enumerate(figures.pop('label_accuracy_by_digit'))})
         self.progress.summary(scalars({f'quality/{k}': v for k, v in figures.items()}), epoch)
 
     @stops_cleanly
@@ -169,7 +182,7 @@ class TrainingRun:
         is_best = bool(distances) and train_hist['scores'][-1]['epoch'] == epoch \
             and distances[-1] == min(distances)
         self.checkpoints.save(self.sess, epoch, {
-            'epoch': epoch, 'settings': run_settings(self.settings),
+            'epoch': epoch, 'settings': dict(run_settings(self.settings), model=self.model),
             'train_hist': train_hist, 'fixed_z': fixed_z_, 'rng_state': rng.bit_generator.state},
             is_best)
 
@@ -246,15 +259,33 @@ class StopRequest:
     """Ctrl-C or SIGTERM ask the loop to stop after the current step, so that an interrupted run
     keeps its last checkpoint whole and writes its plot and GIF. Asked twice, it stops at once,
     in one line, after putting back the handlers it found (a notebook kernel's own among them:
-    release() does that) and calling let_go."""
+    release() does that) and calling let_go. `story`, the code of the story's module (whose
+    frame runs the loop): a signal that finds it no longer running, a run that an error in the
+    story's own lines ended in a kernel (which lives on), is handled as before the run, the
+    handlers put back first; so is the next run's start."""
+    installed = None  # the StopRequest whose handlers are in place, if any
 
-    def __init__(self, let_go):
-        self.signal, self.let_go = None, let_go
+    def __init__(self, let_go, story=None):
+        left = StopRequest.installed
+        if left:  # by a run that ended without letting go
+            left.release()
+            left.let_go()
+        self.signal, self.let_go, self.story = None, let_go, story
         self.found = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in self.found:
             signal.signal(sig, self.handle)
+        StopRequest.installed = self
 
     def handle(self, signum, frame):
+        if self.story is not None and not running(self.story, frame):
+            self.release()  # the handlers found back in place, then the signal is theirs
+            self.let_go()
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                return handler(signum, frame)
+            if handler == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)
+            return None
         if self.signal:
             self.release()
             self.let_go()
@@ -262,11 +293,21 @@ class StopRequest:
                   f'stopped at once; the epochs saved before stay whole.', file=sys.stderr)
             raise SystemExit(128 + signum)
         self.signal = signum
+        return None
 
     def release(self):
         """Ctrl-C and SIGTERM do what they did before the run (a handler set outside Python: the default)."""
         for sig, handler in self.found.items():
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if StopRequest.installed is self:
+            StopRequest.installed = None
+
+
+def running(code, frame):
+    """Whether `code` runs in frame or in a frame that called it."""
+    while frame is not None and frame.f_code is not code:
+        frame = frame.f_back
+    return frame is not None
 
 
 def scalars(values):

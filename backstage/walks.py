@@ -1,7 +1,9 @@
 """--interpolate=K: K walks through G's noise space, each from one noise vector to another in
 STEPS steps, as the DCGAN paper's latent-space figures: a K x STEPS grid (interpolation.png) and a
-GIF that plays the walks forth and back (interpolation.gif). The noise comes from the run's seed,
-so a checkpoint's walks are the same each time they are drawn."""
+GIF that plays the walks forth and back (interpolation.gif); for a conditional G, also K walks
+from one digit's label to another's with the noise held (label_interpolation.png and .gif). The
+noise comes from the run's seed, so a checkpoint's walks are the same each time they are drawn."""
+import contextlib
 import os
 
 import numpy as np
@@ -35,17 +37,32 @@ def walk_noise(k, noise_shape, seed):
     return path.reshape(k * STEPS, *noise_shape).astype(np.float32)
 
 
-def save_walks(sess, G_sample, z, k, seed, epoch, results_dir):
-    """Draw k walks of the checkpoint's G; write interpolation.png and .gif, each whole; return
-    their paths."""
-    images = sess.run(G_sample, {z: walk_noise(k, z.shape[1:], seed)})
-    side = round(images[0].size ** 0.5)
-    walks = images.reshape(k, STEPS, side, side)
-    png, gif = (os.path.join(results_dir, f'interpolation.{ending}') for ending in ('png', 'gif'))
-    with replaced_atomically(png) as tmp_png, replaced_atomically(gif) as tmp_gif:
-        pictures.save_rows(walks, [f'walk {i + 1}' for i in range(k)],
-                           f'{k} walks through the noise, epoch {epoch}', tmp_png)
-        columns = int(np.ceil(np.sqrt(k)))  # each frame: the k walks at one step, in a square
-        frames = [pictures.tiled(walks[:, step], columns) for step in (*range(STEPS), *range(STEPS - 2, 0, -1))]
-        pictures.save_gif(frames, tmp_gif, duration=150)
-    return png, gif
+def save_walks(G, k, seed, epoch, results_dir):
+    """Draw k walks of the checkpoint's G (a sampling.Drawn) and write interpolation.png and
+    .gif, each whole; for a conditional G, walk i at digit i % 10, and k walks more from one
+    digit's label to the next one's (i % 10 to (i + 1) % 10), each with one noise vector held,
+    to label_interpolation.png and .gif. Returns the paths written."""
+    noise = walk_noise(k, G.z.shape[1:], seed)
+    digits = np.repeat(np.arange(k) % 10, STEPS)
+    names = {'interpolation': [f'walk {i + 1}' + (f', digit {i % 10}' if G.conditional else '') for i in range(k)]}
+    drawn = {'interpolation': G.sess.run(G.sample, G.feed(noise, np.eye(10)[digits]))}
+    if G.conditional:  # the label moves, the noise stays: what changes is only what G was asked for
+        held = np.repeat(noise[::STEPS], STEPS, axis=0)
+        t = np.tile(np.linspace(0, 1, STEPS), k)[:, None]
+        mixed = (1 - t) * np.eye(10)[digits] + t * np.eye(10)[(digits + 1) % 10]
+        names['label_interpolation'] = [f'{i % 10} to {(i + 1) % 10}' for i in range(k)]
+        drawn['label_interpolation'] = G.sess.run(G.sample, G.feed(held, mixed))
+    written = []
+    with contextlib.ExitStack() as files:
+        for name, images in drawn.items():
+            side = round(images[0].size ** 0.5)
+            walks = images.reshape(k, STEPS, side, side)
+            png, gif = (os.path.join(results_dir, f'{name}.{ending}') for ending in ('png', 'gif'))
+            tmp_png, tmp_gif = (files.enter_context(replaced_atomically(path)) for path in (png, gif))
+            what = 'through the noise' if name == 'interpolation' else "from one digit's label to the next"
+            pictures.save_rows(walks, names[name], f'{k} walks {what}, epoch {epoch}', tmp_png)
+            columns = int(np.ceil(np.sqrt(k)))  # each frame: the k walks at one step, in a square
+            frames = [pictures.tiled(walks[:, step], columns) for step in (*range(STEPS), *range(STEPS - 2, 0, -1))]
+            pictures.save_gif(frames, tmp_gif, duration=150)
+            written += [png, gif]
+    return written

@@ -6,7 +6,7 @@
 Each argument names a preset and the results folders of its runs (one per seed, as
 experiments/seeds.py makes them); every run becomes one line of its preset's colour, each scoring
 placed at the minutes of training done when it was made: the sum of the epochs' times before it,
-or, with :SECONDS, that many seconds an epoch (an epoch timed alone by bench_dcgan.py, for runs
+or, with :SECONDS, that many seconds an epoch (an epoch timed alone by bench.py, for runs
 that shared the cores with others). Name the machine in the title.
 """
 import glob

@@ -1,15 +1,17 @@
 """A preset's curve for several seeds: the recipe's behind the README's "Better samples", the
-DCGAN's behind its section.
+DCGAN's and the cDCGAN's behind theirs.
 
     python experiments/seeds.py [OUT=/tmp/recipe] [SEED ...]    # seeds 0, 1 and 2 by default
     python experiments/seeds.py config/dcgan_cpu.py [OUT=/tmp/dcgan_cpu] [SEED ...]
     python experiments/seeds.py config/dcgan_cpu.py /tmp/dcgan_bf16 0 1 --precision=bfloat16
+    python experiments/seeds.py config/cdcgan_cpu.py /tmp/cdcgan_cpu 0 1
 
-Runs `python gan_mnist.py config/recipe.py` (or the preset given: one named dcgan* runs with
-dcgan_mnist.py) for each seed, two runs at a time, in OUT/seed-N (a run already there is resumed,
+Runs `python gan_mnist.py config/recipe.py` (or the preset given, with the story its name starts
+with: dcgan*, cdcgan*, cgan*) for each seed, two runs at a time, in OUT/seed-N (a run already there is resumed,
 a finished one not trained again; any --name=value goes to every run), then prints a Markdown
 table of every scoring (score, distance, smallest and largest digit share) and, per seed, the
-median of its last three scorings, its minutes of training and seconds per epoch.
+median of its last three scorings, its minutes of training and seconds per epoch, and its last
+scoring's share of no digit (and label accuracy, for a conditional story).
 """
 import glob
 import os
@@ -37,7 +39,8 @@ def main():
     preset = os.path.abspath(args.pop(0)) if args[:1] and args[0].endswith('.py') else \
         os.path.join(ROOT, 'config', 'recipe.py')
     name = os.path.basename(preset)[:-3]
-    script = os.path.join(ROOT, 'dcgan_mnist.py' if name.startswith('dcgan') else 'gan_mnist.py')
+    story = next((story for story in ('cdcgan', 'cgan', 'dcgan') if name.startswith(story)), 'gan')
+    script = os.path.join(ROOT, f'{story}_mnist.py')
     out = args[0] if args else f'/tmp/{name}'
     seeds = [int(seed) for seed in args[1:]] or [0, 1, 2]
     os.makedirs(out, exist_ok=True)
@@ -62,7 +65,10 @@ def main():
               f"{statistics.median(s['classifier_score'] for s in last3):.2f}, distance "
               f"{statistics.median(s['frechet_distance'] for s in last3):.2f}; "
               f"{hist['total_ptime'][0] / 60:.1f} min, "
-              f"{statistics.mean(hist['per_epoch_ptimes']):.1f} s an epoch")
+              f"{statistics.mean(hist['per_epoch_ptimes']):.1f} s an epoch; last scoring: "
+              f"no digit {last3[-1].get('no_digit_share', float('nan')):.1%}"
+              + (f", label accuracy {last3[-1]['label_accuracy']:.2%} (lowest digit "
+                 f"{min(last3[-1]['label_accuracy_by_digit']):.2%})" if 'label_accuracy' in last3[-1] else ''))
 
 
 if __name__ == '__main__':

@@ -20,6 +20,9 @@ from configurator import InputError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'gan_mnist.py')
 DCGAN = os.path.join(ROOT, 'dcgan_mnist.py')
+CGAN = os.path.join(ROOT, 'cgan_mnist.py')
+CDCGAN = os.path.join(ROOT, 'cdcgan_mnist.py')
+STORIES = {SCRIPT: 'MNIST_GAN_', DCGAN: 'MNIST_DCGAN_', CGAN: 'MNIST_cGAN_', CDCGAN: 'MNIST_cDCGAN_'}  # and their files' prefix
 
 
 def write_idx(path, array, magic=None):

@@ -14,7 +14,7 @@ import tensorflow.compat.v1 as tf
 from helpers import DCGAN, SCRIPT, script_defaults
 
 from backstage import pictures, results_folder, sampling, training_run
-from backstage.checkpoints import Checkpoints, check_same_run
+from backstage.checkpoints import Checkpoints, check_same_run, older_name
 from configurator import InputError, run_settings
 
 
@@ -117,6 +117,30 @@ def test_a_checkpoint_that_does_not_fit_the_graph_is_kept_not_called_damaged(
     assert kept_files(tmp_path) == ['gan-1.index', 'gan-2.index', 'run-1.json', 'run-2.json']
 
 
+def test_a_checkpoint_saved_before_the_layers_took_tf_layers_names_restores(tmp_path):
+    """Runs saved by bfd0255 and earlier named a layer's variables conv1_kernel, bn1_mean,
+    bn1_var (and Adam's slots after them); this version's are conv1/kernel, bn1/moving_mean,
+    bn1/moving_variance. The older names are read into the newer variables, and saved anew."""
+    old = {'generator/conv1_kernel': 1.0, 'generator/conv1_kernel/Adam': 2.0, 'generator/bn1_mean': 3.0,
+           'generator/bn1_var': 4.0, 'G/G_w0': 5.0}
+    with tf.Graph().as_default(), tf.Session() as sess:
+        for name, value in old.items():
+            tf.get_variable(name, [2], initializer=tf.constant_initializer(value))
+        sess.run(tf.global_variables_initializer())
+        Checkpoints(str(tmp_path)).save(sess, 1, {'epoch': 1, 'settings': {}, 'fixed_z': np.zeros((1, 100))})
+    new = ['generator/conv1/kernel', 'generator/conv1/kernel/Adam', 'generator/bn1/moving_mean',
+           'generator/bn1/moving_variance', 'G/G_w0']
+    assert [older_name(name) for name in new] == list(old)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        variables = [tf.get_variable(name, [2], initializer=tf.zeros_initializer()) for name in new]
+        checkpoints = Checkpoints(str(tmp_path))
+        assert checkpoints.restore(sess)['epoch'] == 1
+        assert [list(values) for values in sess.run(variables)] == [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 4.0],
+                                                                    [5.0, 5.0]]
+        checkpoints.save(sess, 2, {'epoch': 2, 'settings': {}, 'fixed_z': np.zeros((1, 100))})
+    assert sorted(name for name, _ in tf.train.list_variables(str(tmp_path / 'gan-2'))) == sorted(new)
+
+
 def test_no_checkpoint_is_none(variable_session, tmp_path):
     sess, _ = variable_session
     assert Checkpoints(str(tmp_path)).restore(sess) is None
@@ -146,6 +170,34 @@ def test_ctrl_c_asks_once_then_stops_at_once_and_puts_back_the_handlers_it_found
                                                 'before stay whole.\n')
         assert signal.getsignal(signal.SIGINT) is kernels_own
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def test_a_run_an_error_ended_in_a_kernel_hands_ctrl_c_back(capsys):
+    """A story whose own lines raised (a kernel lives on) leaves its StopRequest installed: the
+    next Ctrl-C finds the story no longer running and goes to the kernel's handler, the handlers
+    put back and the run let go of; and a next run's start puts them back too."""
+    def kernels_own(signum, frame):
+        heard.append(signum)
+    heard, let_go = [], []
+    signal.signal(signal.SIGINT, kernels_own)
+
+    def story():  # a story's module: a run starts, then an error leaves it
+        training_run.StopRequest(lambda: let_go.append('first'), story=story.__code__)
+        raise RuntimeError('a TensorFlow error in the story\'s own lines')
+    try:
+        with pytest.raises(RuntimeError):
+            story()
+        assert signal.getsignal(signal.SIGINT) is not kernels_own  # what the error left
+        os.kill(os.getpid(), signal.SIGINT)
+        assert heard == [signal.SIGINT] and let_go == ['first'] and signal.getsignal(signal.SIGINT) is kernels_own
+        with pytest.raises(RuntimeError):
+            story()
+        second = training_run.StopRequest(lambda: let_go.append('second'))
+        assert let_go == ['first', 'first'] and second.found[signal.SIGINT] is kernels_own
+        second.release()
+        assert signal.getsignal(signal.SIGINT) is kernels_own and training_run.StopRequest.installed is None
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -304,10 +356,11 @@ def test_samples_go_into_one_npy_a_chunk_at_a_time(tmp_path, monkeypatch):
     monkeypatch.setattr(sampling, 'CHUNK', 7)
     sess = RecordingSession()
     G_sample, z = tf.placeholder(tf.float32, (None, 784)), tf.placeholder(tf.float32, (None, 100))
-    chunks = sampling.generated_chunks(sess, G_sample, z, np.random.default_rng(3), sampling.chunk_sizes(30))
+    G = sampling.Drawn(sess, G_sample, z)
+    chunks = (images for images, _ in G.chunks(G_sample, np.random.default_rng(3), sampling.chunk_sizes(30)))
     first = sampling.write_samples(str(tmp_path / 's.npy'), 30, (784,), chunks)
     assert sess.batches == [7, 7, 7, 7, 2]  # never more than a chunk in memory
-    expected = np.concatenate(list(sampling.generated_chunks(sess, G_sample, z, np.random.default_rng(3), sampling.chunk_sizes(30))))
+    expected = np.concatenate([images for images, _ in G.chunks(G_sample, np.random.default_rng(3), sampling.chunk_sizes(30))])
     saved = np.load(tmp_path / 's.npy')
     assert saved.shape == (30, 784) and saved.dtype == np.float32
     np.testing.assert_array_equal(saved, expected)

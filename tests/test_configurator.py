@@ -3,12 +3,14 @@ checks on their values."""
 import re
 
 import pytest
-from helpers import DCGAN, ROOT, script_defaults
+from helpers import CDCGAN, CGAN, DCGAN, ROOT, script_defaults
 
 from configurator import MIN_SCORED_SAMPLES, InputError, check_against_data, configure
 
 DEFAULTS = script_defaults()
 DCGAN_DEFAULTS = script_defaults(DCGAN)
+CDCGAN_DEFAULTS = script_defaults(CDCGAN)
+EVERY_SETTING = DEFAULTS | DCGAN_DEFAULTS | script_defaults(CGAN) | CDCGAN_DEFAULTS
 
 
 def test_overrides_set_each_type():
@@ -61,6 +63,8 @@ BAD_VALUES = {  # every setting of the two scripts: values they refuse (as typed
     'batch_norm': ['1'],
     'ema_decay': ['1.0', '-0.5'],
     'lr_decay_epochs': ['-1', '2.5'],
+    'lr_decay_steps': ['0', '-500', '1e3'],
+    'lr_decay_rate': ['0', '1.01', '-0.95'],
     'label_smoothing': ['0.5', '-0.1'],
     'd_lr_ratio': ['0', '-1', '-1e999'],
     'minibatch_stddev': ['2'],
@@ -89,14 +93,14 @@ BAD_VALUES = {  # every setting of the two scripts: values they refuse (as typed
 
 
 def test_the_table_of_bad_values_covers_every_setting():
-    assert sorted(BAD_VALUES) == sorted(DEFAULTS | DCGAN_DEFAULTS)  # a new setting needs its bad values here
+    assert sorted(BAD_VALUES) == sorted(EVERY_SETTING)  # a new setting needs its bad values here
 
 
 @pytest.mark.parametrize('name, value', [(name, value) for name, values in BAD_VALUES.items()
                                          for value in values])
 def test_every_settings_bad_values_are_refused_with_its_name(name, value):
     with pytest.raises(InputError) as error:
-        configure([f'--{name}={value}'], DEFAULTS if name in DEFAULTS else DCGAN_DEFAULTS)
+        configure([f'--{name}={value}'], next(d for d in (DEFAULTS, DCGAN_DEFAULTS, CDCGAN_DEFAULTS) if name in d))
     message = str(error.value)
     assert message.startswith(f'--{name}=') and '\n' not in message
     assert any(says in message for says in ('is out of range: it must be', 'is not of type',
@@ -149,7 +153,8 @@ def test_a_settings_file_then_overrides(tmp_path):
     assert s['train_epoch'] == 5  # the command line has the last word
 
 
-@pytest.mark.parametrize('preset, defaults', [('recipe.py', DEFAULTS), ('dcgan_cpu.py', DCGAN_DEFAULTS)])
+@pytest.mark.parametrize('preset, defaults', [('recipe.py', DEFAULTS), ('dcgan_cpu.py', DCGAN_DEFAULTS),
+                                              ('cdcgan_cpu.py', CDCGAN_DEFAULTS)])
 def test_the_shipped_presets_are_valid_settings_files(preset, defaults):
     s = configure([f'{ROOT}/config/{preset}'], defaults)
     assert s != defaults

@@ -40,8 +40,8 @@ SMALL = ('--img_size=28', '--g_width=32', '--d_width=32')
 
 
 def shapes(ns, ending):
-    return {v.name[:-len(ending) - 2]: tuple(v.shape.as_list()) for v in tf.global_variables()
-            if v.name.endswith(f'{ending}:0') and 'Adam' not in v.name}
+    return {v.name[:-len(ending) - 3]: tuple(v.shape.as_list()) for v in tf.global_variables()
+            if v.name.endswith(f'/{ending}:0') and 'Adam' not in v.name}
 
 
 @pytest.fixture(scope='module')
@@ -67,8 +67,8 @@ def feed(ns, n=100, seed=0):
 def test_the_reference_networks_at_64x64(tiny_mnist, tmp_path):
     ns, graph = built_graph(tmp_path, f'--data_dir={tiny_mnist}')  # the defaults: the reference's
     with graph.as_default():
-        assert shapes(ns, '_kernel') == REFERENCE_KERNELS
-        assert {name: shape[0] for name, shape in shapes(ns, '_gamma').items()} == REFERENCE_NORMS
+        assert shapes(ns, 'kernel') == REFERENCE_KERNELS
+        assert {name: shape[0] for name, shape in shapes(ns, 'gamma').items()} == REFERENCE_NORMS
         assert ns['x'].shape.as_list() == [None, 64, 64, 1]
         assert ns['z'].shape.as_list() == [None, 1, 1, 100]
         assert ns['G_z'].shape.as_list() == ns['G_sample'].shape.as_list() == [None, 64, 64, 1]
@@ -81,7 +81,7 @@ def test_the_reference_networks_at_64x64(tiny_mnist, tmp_path):
 def test_other_sizes_start_from_the_side_the_halvings_reach(tiny_mnist, tmp_path, size, first, layers):
     ns, graph = built_graph(tmp_path, f'--data_dir={tiny_mnist}', f'--img_size={size}', '--g_width=64', '--d_width=64')
     with graph.as_default():
-        kernels = shapes(ns, '_kernel')
+        kernels = shapes(ns, 'kernel')
         assert kernels['generator/conv1'] == (first, first, 64, 100)
         assert kernels['discriminator/conv_out'] == (first, first, 64, 1)
         assert len([k for k in kernels if k.startswith('generator/')]) == layers + 1
@@ -159,25 +159,25 @@ def kit(kit_built):
 
 
 def test_the_kit_shapes_the_networks(kit):
-    kernels = shapes(kit, '_kernel')
+    kernels = shapes(kit, 'kernel')
     assert kernels == {'generator/conv1': (7, 7, 32, 100), 'generator/conv2': (5, 5, 16, 32),
                        'generator/conv_out': (5, 5, 1, 16), 'discriminator/conv1': (5, 5, 1, 8),
                        'discriminator/conv2': (5, 5, 8, 16),
                        'discriminator/conv_out': (7, 7, 16 + 1, 1)}  # D's 16 channels and the spread
-    assert sorted(shapes(kit, '_gamma')) == ['discriminator/bn2', 'generator/bn1', 'generator/bn2']
+    assert sorted(shapes(kit, 'gamma')) == ['discriminator/bn2', 'generator/bn1', 'generator/bn2']
 
 
 def test_dense_layers_deepen_each_network(tiny_mnist, tmp_path):
     ns, graph = built_graph(tmp_path, f'--data_dir={tiny_mnist}', *SMALL, '--g_dense_units=64',
                             '--g_dense_layers=2', '--d_dense_units=48', '--minibatch_stddev=True')
     with graph.as_default():
-        assert shapes(ns, '_kernel') == {
+        assert shapes(ns, 'kernel') == {
             'generator/dense0': (100, 64), 'generator/dense0_2': (64, 64),
             'generator/conv1': (7, 7, 32, 64),  # from 1x1x64
             'generator/conv2': (4, 4, 16, 32), 'generator/conv_out': (4, 4, 1, 16),
             'discriminator/conv1': (4, 4, 1, 16), 'discriminator/conv2': (4, 4, 16, 32),
             'discriminator/dense': (7 * 7 * 32, 48), 'discriminator/dense_out': (48 + 1, 1)}
-        assert sorted(shapes(ns, '_gamma')) == [
+        assert sorted(shapes(ns, 'gamma')) == [
             'discriminator/bn2', 'discriminator/dense_bn', 'generator/bn0', 'generator/bn0_2', 'generator/bn1',
             'generator/bn2']
         assert ns['D_real_logits'].shape.as_list() == [None, 1, 1, 1]

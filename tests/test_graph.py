@@ -156,9 +156,10 @@ def better(tiny_mnist, tmp_path_factory):
         '--minibatch_stddev=True')
     with graph.as_default():  # not held while other tests run: their story makes a new default graph
         init = tf.global_variables_initializer()
-    with tf.Session(graph=graph) as sess:
-        sess.run(init)
-        yield ns, graph, sess
+    sess = tf.Session(graph=graph)  # not entered either: a session's `with` makes its graph the default
+    sess.run(init)
+    yield ns, graph, sess
+    sess.close()
 
 
 def global_values(sess, graph, contains):
@@ -170,17 +171,17 @@ def global_values(sess, graph, contains):
 def test_batch_norm_variables_are_Gs_and_trained_by_the_G_step(better):
     ns, _, _ = better
     g_names = {v.name for v in ns['G_vars']}
-    assert {f'G/G_bn{i}_{p}:0' for i in range(3) for p in ('gamma', 'beta')} <= g_names
+    assert {f'G/G_bn{i}/{p}:0' for i in range(3) for p in ('gamma', 'beta')} <= g_names
     assert len(ns['G_vars']) == 8 + 6 and len(ns['D_vars']) == 8
-    assert not any('_mean' in name or '_var:' in name for name in g_names)  # statistics: not trained
+    assert not any('moving' in name for name in g_names)  # statistics: not trained
 
 
 @pytest.mark.parametrize('step, moves', [('D_optim', False), ('G_optim', True)])
 def test_batch_norm_statistics_move_with_the_G_step_only(better, step, moves):
     ns, graph, sess = better
-    before = global_values(sess, graph, '_mean')
+    before = global_values(sess, graph, 'moving_mean')
     sess.run(ns[step], feed(ns, n=50))
-    after = global_values(sess, graph, '_mean')
+    after = global_values(sess, graph, 'moving_mean')
     assert len(before) == 3
     assert all(not np.array_equal(before[n], after[n]) for n in before) == moves
 
@@ -192,7 +193,7 @@ def test_ema_follows_every_G_step_and_is_what_samples_use(better):
     sess.run(ns['G_optim'], feed(ns, n=50))
     moved = global_values(sess, graph, 'ExponentialMovingAverage')
     assert all(not np.array_equal(averages[n], moved[n]) for n in averages)
-    statistics = {f'G/G_bn{i}_{p}:0' for i in range(3) for p in ('mean', 'var')}
+    statistics = {f'G/G_bn{i}/moving_{p}:0' for i in range(3) for p in ('mean', 'variance')}
     assert variables_read_by(ns['G_sample']) == set(moved) | statistics  # never G's own weights
 
 

@@ -12,7 +12,7 @@ import textwrap
 import time
 
 import pytest
-from helpers import DCGAN, ROOT, SCRIPT
+from helpers import CDCGAN, CGAN, DCGAN, ROOT, SCRIPT
 
 from backstage.results_folder import LOCK_NAME
 
@@ -33,6 +33,7 @@ os.path.exists = lambda path: False if _no_proc(path) else _exists(path)
 '''
 QUICK = ('--batch_size=50', '--eval_samples=0')  # 40 steps an epoch on the tiny data
 SMALL_DCGAN = ('--img_size=28', '--g_width=16', '--d_width=16', '--g_dense_units=32', '--d_dense_units=32')
+SMALL_CDCGAN = ('--g_width=16', '--d_width=16')
 
 
 @pytest.fixture(scope='module')
@@ -58,10 +59,10 @@ def test_the_simulation_hides_what_windows_lacks(simulated):
     assert "ModuleNotFoundError: import of fcntl halted" in done.stderr
 
 
-def test_both_stories_train_score_and_sample_there(simulated, tiny_mnist, tmp_path):
+def test_the_stories_train_score_and_sample_there(simulated, tiny_mnist, tmp_path):
     """A settings file in UTF-8 as Windows' Notepad writes it (a byte-order mark, CRLF line ends,
-    an accent and a dash in a comment), one scored epoch of each story, --sample, and the bench's
-    memory line."""
+    an accent and a dash in a comment), one scored epoch of the fully connected story, an epoch of
+    each other story, --sample, and the bench's memory line."""
     settings = tmp_path / 'my_settings.py'
     settings.write_bytes('\ufeff# réglages — the recipe’s lr\r\nlr = 0.0004\r\n'.encode('utf-8'))
     results = str(tmp_path / 'fc')
@@ -76,6 +77,10 @@ def test_both_stories_train_score_and_sample_there(simulated, tiny_mnist, tmp_pa
     dcgan = run(simulated, *SMALL_DCGAN, f'--data_dir={tiny_mnist}', f'--results_dir={tmp_path / "dc"}',
                 '--train_epoch=1', *QUICK, script=DCGAN)
     assert dcgan.returncode == 0 and '[1/1] - ptime' in dcgan.stdout, dcgan.stderr[-2000:]
+    for script, small in ((CGAN, ()), (CDCGAN, SMALL_CDCGAN)):
+        conditional = run(simulated, *small, f'--data_dir={tiny_mnist}', f'--results_dir={tmp_path / os.path.basename(script)}',
+                          '--train_epoch=1', *QUICK, script=script)
+        assert conditional.returncode == 0 and '[1/1] - ptime' in conditional.stdout, conditional.stderr[-2000:]
     memory = subprocess.run([sys.executable, '-c', 'import bench; print(bench.peak_memory())'], env=simulated,
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert memory.stdout == 'peak memory: not measured here (no resource module, as on Windows)\n', memory.stderr
@@ -129,17 +134,19 @@ def run(*argv):  # %run SCRIPT ARGS
 
 def test_a_notebook_kernel_runs_the_stories_again_and_again(tiny_mnist, tmp_path):
     """In one process, as a kernel's %run: a story twice, a refusal then the same story again,
-    the DCGAN after the fully connected one, a kernel interrupt in training then the resume; each
+    the other stories after the fully connected one, a kernel interrupt in training then the resume; each
     from a graph of its own, leaving the kernel's signal handlers and excepthook as they were, and
     the lock free for any other process."""
     data = f'--data_dir={tiny_mnist}'
     program = NOTEBOOK + textwrap.dedent(f'''
-        r, d = {str(tmp_path / 'r')!r}, {str(tmp_path / 'd')!r}
+        r, d, c = {str(tmp_path / 'r')!r}, {str(tmp_path / 'd')!r}, {str(tmp_path / 'c')!r}
         print('codes', run('gan_mnist.py', {data!r}, '--results_dir=' + r, '--train_epoch=1', *{QUICK!r}),
               run('gan_mnist.py', {data!r}, '--results_dir=' + r, '--train_epoch=2', *{QUICK!r}),
               run('gan_mnist.py', '--lr=-1'),
               run('gan_mnist.py', {data!r}, '--results_dir=' + r, '--train_epoch=3', *{QUICK!r}),
-              run('dcgan_mnist.py', {data!r}, '--results_dir=' + d, '--train_epoch=1', *{QUICK + SMALL_DCGAN!r}))
+              run('dcgan_mnist.py', {data!r}, '--results_dir=' + d, '--train_epoch=1', *{QUICK + SMALL_DCGAN!r}),
+              run('cgan_mnist.py', {data!r}, '--results_dir=' + c, '--train_epoch=1', *{QUICK!r}),
+              run('cdcgan_mnist.py', {data!r}, '--results_dir=' + c + 'd', '--train_epoch=1', *{QUICK + SMALL_CDCGAN!r}))
         checkpoint = os.path.join(r, 'checkpoints', 'gan-4.index')
         def interrupt():  # the kernel's interrupt button, once epoch 4 is saved
             while not os.path.exists(checkpoint):
@@ -151,12 +158,12 @@ def test_a_notebook_kernel_runs_the_stories_again_and_again(tiny_mnist, tmp_path
     done = subprocess.run([sys.executable, '-c', program], cwd=ROOT, capture_output=True, text=True, timeout=600,
                           check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert 'codes 0 0 2 0 0\n' in done.stdout
+    assert 'codes 0 0 2 0 0 0 0\n' in done.stdout
     assert 'gan_mnist.py: error: --lr=-1.0 is out of range: it must be greater than 0.\n' in done.stderr
     assert 'Traceback' not in done.stderr
     assert 'resuming from epoch 2 of 3' in done.stdout and '[1/1] - ptime' in done.stdout
     assert 'Ctrl-C: stopped in epoch ' in done.stdout and 'interrupted 130\n' in done.stdout
-    for results in ('r', 'd'):  # another process can train there at once
+    for results in ('r', 'd', 'c', 'cd'):  # another process can train there at once
         probe = 'import filelock, sys; filelock.FileLock(sys.argv[1], timeout=0).acquire()'
         lock_file = str(tmp_path / results / LOCK_NAME)
         assert subprocess.run([sys.executable, '-c', probe, lock_file], check=False).returncode == 0

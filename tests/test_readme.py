@@ -1,11 +1,11 @@
-"""The maps of the story scripts (the README's "Reading the script", docs/reading_the_dcgan.md):
+"""The maps of the story scripts (docs/reading_the_*.md):
 each row's line range must hold every piece of code its middle column names, so that a map fails
 a test when its script moves."""
 import os
 import re
 
 import pytest
-from helpers import DCGAN, ROOT, SCRIPT
+from helpers import CDCGAN, CGAN, DCGAN, ROOT, SCRIPT
 
 
 def reading_map(document, section):
@@ -19,8 +19,10 @@ def reading_map(document, section):
 
 
 @pytest.mark.parametrize('document, section, script, rows_at_least', [
-    ('README.md', '## Reading the script', SCRIPT, 15),
-    ('docs/reading_the_dcgan.md', '# Reading the DCGAN script', DCGAN, 10)])
+    ('docs/reading_the_gan.md', '# Reading the script', SCRIPT, 15),
+    ('docs/reading_the_dcgan.md', '# Reading the DCGAN script', DCGAN, 10),
+    ('docs/reading_the_cgan.md', '# Reading the cGAN script', CGAN, 10),
+    ('docs/reading_the_cdcgan.md', '# Reading the cDCGAN script', CDCGAN, 10)])
 def test_each_row_of_the_reading_map_holds_what_it_names(document, section, script, rows_at_least):
     with open(script, encoding='utf-8') as f:
         lines = f.read().splitlines()

@@ -1,12 +1,18 @@
-"""mnist_score: the two figures on cases with known answers, the shipped classifier, and the
-classifier trained and cached where it is missing or damaged."""
+"""mnist_score and classifier: the figures on cases with known answers, the shipped judge (its
+file, its accuracy, its forward pass against the training graph), the judge's own command, and
+the same network trained and cached where the shipped one is missing or damaged."""
 import hashlib
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import tensorflow.compat.v1 as tf
+from helpers import ROOT
 
 import input_data
-from backstage import mnist_score
+from backstage import classifier, mnist_score
 from backstage.mnist_score import classifier_score, frechet_distance
 
 
@@ -53,84 +59,149 @@ def tiny(tiny_mnist):
 
 @pytest.fixture
 def shipped_at(monkeypatch):
-    """Point the scorer at another shipped file for one test (and forget the one read)."""
+    """Point the scorer at another shipped file for one test (and forget the judge read)."""
     def point(path):
-        monkeypatch.setattr(mnist_score, 'SHIPPED', str(path))
-        mnist_score.shipped_classifier.cache_clear()
+        monkeypatch.setattr(classifier, 'SHIPPED', str(path))
+        classifier.shipped_judge.cache_clear()
     yield point
-    mnist_score.shipped_classifier.cache_clear()
+    classifier.shipped_judge.cache_clear()
 
 
 @pytest.fixture
-def no_shipped(tmp_path, shipped_at):
+def no_shipped(tmp_path, shipped_at, monkeypatch):
+    """No shipped classifier: one is trained on the data, in 2 epochs (the tiny digits are easy),
+    without shifts (they would move the tiny digits' bars onto their neighbours' rows)."""
     shipped_at(tmp_path / 'not_shipped.npz')
+    monkeypatch.setattr(classifier, 'EPOCHS', 2)
+    monkeypatch.setattr(classifier, 'SHIFT', 0)
 
 
-def test_the_shipped_classifier_is_used_as_it_is(tiny, tmp_path, capsys, monkeypatch, shipped_at):
-    shipped_at(mnist_score.SHIPPED)
-    with open(mnist_score.SHIPPED, 'rb') as f:
-        assert hashlib.md5(f.read()).hexdigest() == mnist_score.SHIPPED_MD5
-    monkeypatch.setattr(mnist_score, 'train_classifier', lambda *a: pytest.fail('trained'))
-    weights = mnist_score.load_classifier(tiny, str(tmp_path / 'cache.npz'))
-    assert [weights[f'w{i}'].shape for i in range(3)] == [(784, 512), (512, 128), (128, 10)]
-    assert weights['test_accuracy'] == pytest.approx(0.9823, abs=1e-4)  # on MNIST's test set
+def test_the_shipped_classifier_is_plain_arrays_of_the_networks_shapes(shipped_at):
+    shipped_at(classifier.SHIPPED)
+    with open(classifier.SHIPPED, 'rb') as f:
+        assert hashlib.md5(f.read()).hexdigest() == classifier.SHIPPED_MD5
+    with np.load(classifier.SHIPPED, allow_pickle=False) as shipped:
+        assert {name: shipped[name].shape for name in shipped.files} == dict(classifier.SHAPES, test_accuracy=())
+        assert shipped['test_accuracy'] >= 0.993  # on MNIST's 10,000 test images
+
+
+def test_the_shipped_classifier_reads_mnist_test_digits(tiny, tmp_path, capsys, monkeypatch, shipped_at):
+    shipped_at(classifier.SHIPPED)
+    monkeypatch.setattr(classifier, 'train_classifier', lambda *a, **k: pytest.fail('trained'))
+    judge = classifier.load_judge(tiny, str(tmp_path / 'cache.npz'))
+    assert judge is classifier.shipped_judge()  # built once a process
+    mnist = input_data.read_data_sets(os.path.join(ROOT, 'MNIST_data'))
+    assert judge.accuracy(mnist.test.images[:2000], mnist.test.labels[:2000]) >= 0.99
     assert capsys.readouterr().out == '' and not (tmp_path / 'cache.npz').exists()
+
+
+def test_the_judge_computes_what_the_training_graph_computes(shipped_at):
+    """The judge's graph (the weights as constants, in a session of its own) against the network
+    as train_classifier builds it (variables, dropout's keep fed 1), on the same images."""
+    shipped_at(classifier.SHIPPED)
+    judge = classifier.shipped_judge()
+    images = np.random.default_rng(0).uniform(-1, 1, (50, 784)).astype(np.float32)
+    images[:25] = (input_data.read_data_sets(os.path.join(ROOT, 'MNIST_data')).test.images[:25] - 0.5) / 0.5
+    with tf.Graph().as_default(), tf.Session() as sess:
+        weights = {name: tf.get_variable(name, shape) for name, shape in classifier.SHAPES.items()}
+        keep = tf.placeholder_with_default(0.5, ())
+        x = tf.placeholder(tf.float32, (None, 28, 28, 1))
+        features, logits = classifier.network(x, weights, keep)
+        sess.run([weights[name].assign(judge.weights[name]) for name in classifier.SHAPES])
+        trained = sess.run([features, tf.nn.softmax(logits)], {x: images.reshape(-1, 28, 28, 1), keep: 1.0})
+    for theirs, ours in zip(trained, judge(images)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize('damage', [b'', b'PK\x03\x04 not the shipped file'])
 def test_a_missing_or_damaged_shipped_classifier_is_said_once_and_replaced_here(
-        tiny, tmp_path, capsys, shipped_at, damage):
+        tiny, tmp_path, capsys, no_shipped, shipped_at, damage):
     shipped = tmp_path / 'shipped.npz'
     if damage:
         shipped.write_bytes(damage)
     shipped_at(shipped)
     cache = tmp_path / 'cache.npz'
-    mnist_score.load_classifier(tiny, str(cache))
+    classifier.load_judge(tiny, str(cache))
     said = capsys.readouterr().out.splitlines()
     assert len([line for line in said if str(shipped) in line]) == 1
     assert ('is damaged (md5' if damage else 'cannot be read') in said[0]
     assert 'compare only with runs scored by that same file' in said[0]
     assert cache.exists()
     assert shipped.read_bytes() == damage if damage else not shipped.exists()  # left as it was
-    mnist_score.load_classifier(tiny, str(cache))
+    classifier.load_judge(tiny, str(cache))
     assert capsys.readouterr().out == ''  # said once; the cached one is used
 
 
-def test_classifier_is_trained_once_then_reused(tiny, tmp_path, capsys, monkeypatch, no_shipped):
+def test_the_fallback_trains_the_same_network_once_then_reuses_it(tiny, tmp_path, capsys, monkeypatch, no_shipped):
     cache = str(tmp_path / 'classifier.npz')
-    weights = mnist_score.load_classifier(tiny, cache)
+    judge = classifier.load_judge(tiny, cache)
     assert 'training an MNIST classifier' in capsys.readouterr().out
-    assert weights['test_accuracy'] > 0.9  # the tiny digits are easy
-    monkeypatch.setattr(mnist_score, 'train_classifier', lambda *a: pytest.fail('retrained'))
-    again = mnist_score.load_classifier(tiny, cache)
-    assert all(np.array_equal(weights[k], again[k]) for k in weights)
+    assert {name: judge.weights[name].shape for name in classifier.SHAPES} == classifier.SHAPES
+    assert judge.weights['test_accuracy'] > 0.9  # the tiny digits are easy
+    monkeypatch.setattr(classifier, 'train_classifier', lambda *a, **k: pytest.fail('retrained'))
+    again = classifier.load_judge(tiny, cache)
+    assert all(np.array_equal(judge.weights[k], again.weights[k]) for k in judge.weights)
+
+
+def test_training_images_are_shifted_by_at_most_SHIFT_with_the_background_filling_in():
+    image = np.full((1, 28, 28), -1, np.float32)
+    image[0, 10:18, 10:18] = 1
+    moved = classifier.shifted(np.repeat(image, 200, axis=0), np.random.default_rng(0))
+    assert moved.shape == (200, 28, 28) and (moved.sum(axis=(1, 2)) == image.sum()).all()  # nothing lost
+    rows = [np.nonzero(m.max(axis=1) > 0)[0][0] for m in moved]
+    assert sorted(set(rows)) == list(range(10 - classifier.SHIFT, 10 + classifier.SHIFT + 1))
 
 
 def test_damaged_cache_is_rebuilt(tiny, tmp_path, capsys, no_shipped):
     cache = tmp_path / 'classifier.npz'
     cache.write_bytes(b'PK\x03\x04 not really a zip')
-    mnist_score.load_classifier(tiny, str(cache))
+    classifier.load_judge(tiny, str(cache))
     assert 'is damaged' in capsys.readouterr().out
     with np.load(cache) as rebuilt:
-        assert rebuilt['w0'].shape == (784, 512)
+        assert rebuilt['conv1_kernel'].shape == (5, 5, 1, 32)
 
 
 def test_scores_rank_real_images_above_noise(tiny, tmp_path, no_shipped):
     noise = np.random.default_rng(0).uniform(-1, 1, (300, 784)).astype(np.float32)
     figures = mnist_score.score_images(noise, tiny, str(tmp_path / 'classifier.npz'))
-    assert set(figures) == {'classifier_score', 'frechet_distance', 'digit_shares',
-                            'real_classifier_score', 'real_frechet_distance'}
+    assert set(figures) == {'classifier_score', 'frechet_distance', 'digit_shares', 'no_digit_share',
+                            'real_classifier_score', 'real_frechet_distance', 'real_no_digit_share'}
     assert len(figures['digit_shares']) == 10 and sum(figures['digit_shares']) == pytest.approx(1)
     assert figures['real_classifier_score'] > 5 > figures['classifier_score']
     assert figures['real_frechet_distance'] < figures['frechet_distance'] / 10
+    assert figures['real_no_digit_share'] < 0.5 < figures['no_digit_share']
+
+
+def test_label_accuracy_in_all_and_by_digit():
+    digits = np.array([0, 0, 1, 1, 1, 9])
+    probs = confident(np.array([0, 5, 1, 1, 1, 9]))
+    overall, by_digit = mnist_score.label_accuracy(probs, digits)
+    assert overall == pytest.approx(5 / 6)
+    assert by_digit[0] == 0.5 and by_digit[1] == 1 and by_digit[9] == 1 and np.isnan(by_digit[4])
+    figures = {'classifier_score': 9.5, 'real_classifier_score': 9.9, 'frechet_distance': 2.0,
+               'real_frechet_distance': 1.3, 'digit_shares': [0.1] * 10, 'no_digit_share': 0.03,
+               'real_no_digit_share': 0.008, 'label_accuracy': overall, 'label_accuracy_by_digit': by_digit}
+    assert mnist_score.describe(figures, 3, 6).endswith('no digit 3.0% (real images: 0.8%); label accuracy 83.3% '
+                                                        '(read as the digit asked for; lowest 50.0%, digit 0)')
 
 
 def test_a_cache_of_another_version_is_retrained(tiny, tmp_path, capsys, no_shipped):
     cache = str(tmp_path / 'classifier.npz')
-    weights = mnist_score.load_classifier(tiny, cache)
-    np.savez(cache, **dict(weights, version=np.array('{"layers": [784, 512, 128, 10], "epochs": 10}')))
+    judge = classifier.load_judge(tiny, cache)
+    np.savez(cache, **dict(judge.weights, version=np.array('{"layers": [784, 512, 128, 10], "epochs": 30}')))
     capsys.readouterr()
-    mnist_score.load_classifier(tiny, cache)
+    classifier.load_judge(tiny, cache)
     assert 'trained otherwise than' in capsys.readouterr().out
     with np.load(cache) as rebuilt:
-        assert str(rebuilt['version']) == mnist_score.VERSION
+        assert str(rebuilt['version']) == classifier.VERSION
+
+
+def test_the_judges_own_command_prints_its_figures():
+    said = subprocess.run([sys.executable, '-m', 'backstage.mnist_score', '--n=2000'], cwd=ROOT, check=False,
+                          capture_output=True, text=True, timeout=300)
+    assert said.returncode == 0, said.stderr[-2000:]
+    lines = said.stdout.splitlines()
+    assert lines[0] == f'the judge: {classifier.SHIPPED} as shipped (md5 {classifier.SHIPPED_MD5})'
+    assert lines[2].startswith('test accuracy: 99.') and lines[2].endswith('% of the 10000 test images')
+    assert 'real images (the first 2000 training images) against the test images: classifier score 9.' in lines[3]
+    assert lines[4].startswith('digit shares: 0: ') and lines[4].count('%') == 10

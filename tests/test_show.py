@@ -9,7 +9,7 @@ import tensorflow.compat.v1 as tf
 from helpers import DCGAN, ROOT, SCRIPT, run_script, script_defaults
 
 import input_data
-from backstage import by_digit, mnist_score, pictures, sampling, walks
+from backstage import by_digit, classifier, pictures, sampling, walks
 from configurator import MAX_WALKS, InputError, configure
 
 
@@ -65,17 +65,18 @@ def test_the_digit_filter_end_to_end_with_the_shipped_classifier(tmp_path):
     classifier names 7, sure to 0.9, into a .npy of the asked shape."""
     mnist = input_data.read_data_sets(os.path.join(ROOT, 'MNIST_data'), reshape=True)
     real = (mnist.test.images[:2000] - 0.5) / 0.5
-    weights = mnist_score.shipped_classifier()
+    judge = classifier.shipped_judge()
     with tf.Graph().as_default(), tf.Session() as sess:
         z = tf.placeholder(tf.float32, (None, 100))
         G_sample = tf.gather(tf.constant(real), tf.cast(tf.abs(z[:, 0]) * 1e4, tf.int32) % len(real))
         kept = by_digit.DigitFilter(7, 50, sampling.CHUNK)
+        G = sampling.Drawn(sess, G_sample, z)
         chunks = (kept.keep(*chunk) for chunk in
-                  sampling.labelled_chunks(sess, G_sample, z, np.random.default_rng(0), weights, kept.sizes()))
+                  sampling.labelled_chunks(G, np.random.default_rng(0), judge, kept.sizes()))
         first = sampling.write_samples(str(tmp_path / 's.npy'), 50, (784,), chunks)
     saved = np.load(tmp_path / 's.npy')
     assert saved.shape == (50, 784) and saved.dtype == np.float32 and np.array_equal(first, saved[:25])
-    probs = mnist_score.forward(weights, saved)[1]
+    probs = judge(saved)[1]
     assert (probs.argmax(1) == 7).all() and (probs.max(1) >= 0.9).all()
     assert kept.found >= 50 and kept.drawn < 50 * 20  # 7s are 10% of the digits: about 10 draws each
 
