@@ -48,8 +48,10 @@ seed = 0              # numpy noise and weight init; the reference seeded from t
 # speed
 precision = 'float32'  # 'bfloat16': convolutions and products in bfloat16, faster on CPUs with AMX (see the README)
 # data
-data_dir = 'MNIST_data'
+dataset = 'mnist'     # or 'fashion_mnist', 'kmnist': each downloaded on first use into a folder of its own
+data_dir = 'MNIST_data'  # its files; or a folder of your own images (flat, or a subfolder a class)
 data_url = input_data.DEFAULT_SOURCE_URL  # where missing MNIST files are downloaded from
+channels = 1          # 3: color images, drawn in RGB
 # outputs
 results_dir = 'results/cdcgan'
 resume = True         # continue the run saved in results_dir; False deletes that run and starts over
@@ -59,7 +61,7 @@ eval_samples = 10000  # generated images scored at the end of training; 0 skips 
 eval_every = 0        # also score every this many epochs (costs time each time); 0 = only at the end
 # instead of training
 sample = 0            # N > 0: write N samples of a checkpoint, 0-9 in turn, to samples.npy and labels.npy
-digit = -1            # 0-9 with sample: G is asked for this digit only
+digit = ''            # with sample: G is asked for this class only (7, or its name: three, Sneaker)
 evaluate = 0          # N > 0: score N samples of a checkpoint and print the figures, label accuracy too
 interpolate = 0       # K > 0: K walks through G's noise and K from digit to digit, to .png and .gif
 checkpoint = 'last'   # what sample/evaluate/interpolate load, or training goes back to: 'best', an epoch
@@ -79,7 +81,7 @@ globals().update(settings)
 training_run.new_graph()  # TF1: build a graph first, then run it in a Session; a new one each run
 
 
-# G(z, y): 1x1x(100 + 10) -> 7x7x256 -> 14x14x128 -> 28x28x1
+# G(z, y): 1x1x(100 + 10) -> 7x7x256 -> 14x14x128 -> 28x28x1 (x3 in color; 10: the classes)
 def generator(x, y_label, isTrain=True, reuse=False):
     with tf.variable_scope('generator', reuse=reuse):
         # initializer
@@ -100,7 +102,7 @@ def generator(x, y_label, isTrain=True, reuse=False):
         lrelu2 = lrelu(layers.batch_normalization(deconv2, training=isTrain), 0.2)
 
         # output layer
-        deconv3 = layers.conv2d_transpose(lrelu2, 1, [kernel_size, kernel_size], strides=(2, 2), padding='same', kernel_initializer=w_init, bias_initializer=b_init)
+        deconv3 = layers.conv2d_transpose(lrelu2, channels, [kernel_size, kernel_size], strides=(2, 2), padding='same', kernel_initializer=w_init, bias_initializer=b_init)
         o = tf.nn.tanh(deconv3)
 
         return o
@@ -140,21 +142,23 @@ def discriminator(x, y_fill, isTrain=True, reuse=False):
 
 # preprocess
 img_size = 28
-onehot = np.eye(10)
 
 # training parameters: lr decays on D's steps, which count global_step
 global_step = tf.Variable(0, trainable=False)
 lr = tf.train.exponential_decay(lr, global_step, lr_decay_steps, lr_decay_rate, staircase=True)
 # load MNIST
-mnist = input_data.read_data_sets(data_dir, one_hot=True, reshape=[], source_url=data_url)
+mnist = input_data.read_data_sets(data_dir, one_hot=True, reshape=[], source_url=data_url, dataset=dataset,
+                                  channels=channels, size=img_size, labelled=True)  # the last four: beyond MNIST
+n_classes = len(mnist.classes)  # MNIST's 10 digits, or another data set's classes
+onehot = np.eye(n_classes)
 
 tf.set_random_seed(seed)  # weight init
 
 # variables : input
-x = tf.placeholder(tf.float32, shape=(None, img_size, img_size, 1))
+x = tf.placeholder(tf.float32, shape=(None, img_size, img_size, channels))
 z = tf.placeholder(tf.float32, shape=(None, 1, 1, 100))
-y_label = tf.placeholder(tf.float32, shape=(None, 1, 1, 10))
-y_fill = tf.placeholder(tf.float32, shape=(None, img_size, img_size, 10))
+y_label = tf.placeholder(tf.float32, shape=(None, 1, 1, n_classes))
+y_fill = tf.placeholder(tf.float32, shape=(None, img_size, img_size, n_classes))
 isTrain = tf.placeholder(dtype=tf.bool)
 
 # networks : generator
@@ -204,14 +208,14 @@ train_label = mnist.train.labels
 
 # results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any
 model = 'MNIST_cDCGAN_'
-run = training_run.TrainingRun(sess, G_sample, z, settings, n_images=len(train_set), model=model,
+run = training_run.TrainingRun(sess, G_sample, z, settings, data=mnist, model=model,
                                prefix_all=True, labels=y_label)  # MNIST_cDCGAN_train_hist.pkl, as the reference
 rng = np.random.default_rng(seed)  # the noise and the order; the reference seeded from the clock
 fixed_z_, fixed_y_ = sampling.fixed_grid(rng, z, y_label)  # the reference's 10x10: row d asks for digit d
 train_hist = {'D_losses': [], 'G_losses': [], 'per_epoch_ptimes': [], 'total_ptime': [0.0]}
 train_hist, fixed_z_ = run.resume(train_hist, fixed_z_, rng)
 start_epoch = len(train_hist['D_losses'])
-fill = np.ones([batch_size, img_size, img_size, 10], np.float32)  # a label times this: its ten planes
+fill = np.ones([batch_size, img_size, img_size, n_classes], np.float32)  # a label times this: its planes
 
 # training-loop
 run.start(train_hist)  # progress bar, TensorBoard, the clock; Ctrl-C now stops after a step
@@ -227,7 +231,7 @@ for epoch in range(start_epoch, train_epoch):
     for iter in range(shuffled_set.shape[0] // batch_size):
         # update discriminator
         x_ = shuffled_set[iter*batch_size:(iter+1)*batch_size]
-        y_label_ = shuffled_label[iter*batch_size:(iter+1)*batch_size].reshape([batch_size, 1, 1, 10])
+        y_label_ = shuffled_label[iter*batch_size:(iter+1)*batch_size].reshape([batch_size, 1, 1, n_classes])
         y_fill_ = y_label_ * fill
         z_ = rng.standard_normal((batch_size, 1, 1, 100), dtype=np.float32)
 
@@ -236,8 +240,8 @@ for epoch in range(start_epoch, train_epoch):
 
         # update generator
         z_ = rng.standard_normal((batch_size, 1, 1, 100), dtype=np.float32)
-        y_ = rng.integers(0, 10, (batch_size, 1))  # 0 to 9: the reference's high end, 9, was never drawn
-        y_label_ = onehot[y_.astype(np.int32)].reshape([batch_size, 1, 1, 10])
+        y_ = rng.integers(0, n_classes, (batch_size, 1))  # every class: the reference's high end, 9, was never drawn
+        y_label_ = onehot[y_.astype(np.int32)].reshape([batch_size, 1, 1, n_classes])
         y_fill_ = y_label_ * fill
         loss_g_, _ = sess.run([G_loss, G_optim], {z: z_, x: x_, y_fill: y_fill_, y_label: y_label_, isTrain: True})
         G_losses.append(loss_g_)  # the reference evaluated its losses again here, in inference mode
@@ -257,7 +261,7 @@ for epoch in range(start_epoch, train_epoch):
     train_hist['G_losses'].append(np.mean(G_losses))
     train_hist['per_epoch_ptimes'].append(per_epoch_ptime)
     if eval_every and (epoch + 1) % eval_every == 0:
-        run.score(epoch + 1, eval_samples, train_hist, mnist)
+        run.score(epoch + 1, eval_samples, train_hist)
     run.save(epoch + 1, train_hist, fixed_z_, rng)  # history, loss plot, checkpoint
 
 run.end_training(train_hist)
@@ -267,6 +271,6 @@ print(f"Avg per epoch ptime: {np.mean(train_hist['per_epoch_ptimes']):.2f}, "
       f"total {train_epoch} epochs ptime: {train_hist['total_ptime'][0]:.2f}")
 print("Training finish!... save training results")
 if eval_samples and not (eval_every and train_epoch % eval_every == 0):
-    run.score(train_epoch, eval_samples, train_hist, mnist)
+    run.score(train_epoch, eval_samples, train_hist)
 run.finish(train_hist)  # the history, the loss plot, and the GIF of the Fixed grids
 sess.close()

@@ -37,8 +37,10 @@ seed = 0              # numpy noise and weight init; the reference seeded from t
 # speed
 precision = 'float32'  # 'bfloat16': the matrix products in bfloat16, faster on CPUs with AMX (see the README)
 # data
-data_dir = 'MNIST_data'
+dataset = 'mnist'     # or 'fashion_mnist', 'kmnist': each downloaded on first use into a folder of its own
+data_dir = 'MNIST_data'  # its files; or a folder of your own images (flat, or a subfolder a class)
 data_url = input_data.DEFAULT_SOURCE_URL  # where missing MNIST files are downloaded from
+channels = 1          # 3: color images, drawn in RGB
 # outputs
 results_dir = 'results/cgan'
 resume = True         # continue the run saved in results_dir; False deletes that run and starts over
@@ -48,7 +50,7 @@ eval_samples = 10000  # generated images scored at the end of training; 0 skips 
 eval_every = 0        # also score every this many epochs (costs time each time); 0 = only at the end
 # instead of training
 sample = 0            # N > 0: write N samples of a checkpoint, 0-9 in turn, to samples.npy and labels.npy
-digit = -1            # 0-9 with sample: G is asked for this digit only
+digit = ''            # with sample: G is asked for this class only (7, or its name: three, Sneaker)
 evaluate = 0          # N > 0: score N samples of a checkpoint and print the figures, label accuracy too
 interpolate = 0       # K > 0: K walks through G's noise and K from digit to digit, to .png and .gif
 checkpoint = 'last'   # what sample/evaluate/interpolate load, or training goes back to: 'best', an epoch
@@ -68,7 +70,7 @@ globals().update(settings)
 training_run.new_graph()  # TF1: build a graph first, then run it in a Session; a new one each run
 
 
-# G(z, y): the noise beside the digit's one-hot label -> 128 units -> a 784-pixel image
+# G(z, y): the noise beside the class's one-hot label -> 128 units -> a 784-pixel image (x3 in color)
 def generator(x, y, isTrain=True, reuse=False):
     with tf.variable_scope('generator', reuse=reuse):
         w_init = tf.glorot_uniform_initializer()  # the reference's tf.contrib.layers.xavier_initializer()
@@ -78,13 +80,13 @@ def generator(x, y, isTrain=True, reuse=False):
         dense1 = layers.dense(cat1, 128, kernel_initializer=w_init)
         relu1 = tf.nn.relu(dense1)
 
-        dense2 = layers.dense(relu1, 784, kernel_initializer=w_init)
+        dense2 = layers.dense(relu1, 784 * channels, kernel_initializer=w_init)
         o = tf.nn.tanh(dense2)
 
         return o
 
 
-# D(x, y): the image beside the digit's one-hot label -> 128 units -> the probability it is real
+# D(x, y): the image beside the class's one-hot label -> 128 units -> the probability it is real
 def discriminator(x, y, isTrain=True, reuse=False):
     with tf.variable_scope('discriminator', reuse=reuse):
         w_init = tf.glorot_uniform_initializer()
@@ -100,19 +102,21 @@ def discriminator(x, y, isTrain=True, reuse=False):
         return o, dense2
 
 
-# label preprocess
-onehot = np.eye(10)
-
 # load MNIST
-mnist = input_data.read_data_sets(data_dir, one_hot=True, source_url=data_url)
+mnist = input_data.read_data_sets(data_dir, one_hot=True, source_url=data_url, dataset=dataset, channels=channels,
+                                  labelled=True)  # the last three: beyond MNIST (a folder: its classes)
 train_set = (mnist.train.images - 0.5) / 0.5  # normalization; range: -1 ~ 1
 train_label = mnist.train.labels
+
+# label preprocess
+n_classes = len(mnist.classes)  # MNIST's 10 digits, or another data set's classes
+onehot = np.eye(n_classes)
 
 tf.set_random_seed(seed)  # weight init
 
 # variables : input
-x = tf.placeholder(tf.float32, shape=(None, 784))
-y = tf.placeholder(tf.float32, shape=(None, 10))
+x = tf.placeholder(tf.float32, shape=(None, 784 * channels))
+y = tf.placeholder(tf.float32, shape=(None, n_classes))
 z = tf.placeholder(tf.float32, shape=(None, 100))
 isTrain = tf.placeholder(dtype=tf.bool)
 
@@ -158,7 +162,7 @@ if sample or evaluate or interpolate:  # instead of training: use a checkpoint i
 
 # results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any
 model = 'MNIST_cGAN_'
-run = training_run.TrainingRun(sess, G_sample, z, settings, n_images=len(train_set), model=model,
+run = training_run.TrainingRun(sess, G_sample, z, settings, data=mnist, model=model,
                                prefix_all=True, labels=y)  # MNIST_cGAN_train_hist.pkl, as the reference
 rng = np.random.default_rng(seed)  # the noise; the reference seeded np.random from the clock
 fixed_z_, fixed_y_ = sampling.fixed_grid(rng, z, y)  # the reference's 10x10: row d asks for digit d
@@ -189,7 +193,7 @@ for epoch in range(start_epoch, train_epoch):
 
         # update generator
         z_ = rng.standard_normal((batch_size, 100), dtype=np.float32)
-        y_ = rng.integers(0, 10, (batch_size, 1))  # 0 to 9: the reference's high end, 9, was never drawn
+        y_ = rng.integers(0, n_classes, (batch_size, 1))  # every class: the reference's high end, 9, was never drawn
         y_ = onehot[y_.astype(np.int32)].squeeze()
         loss_g_, _ = sess.run([G_loss, G_optim], {z: z_, x: x_, y: y_, isTrain: True})
         G_losses.append(loss_g_)
@@ -209,7 +213,7 @@ for epoch in range(start_epoch, train_epoch):
     train_hist['G_losses'].append(np.mean(G_losses))
     train_hist['per_epoch_ptimes'].append(per_epoch_ptime)
     if eval_every and (epoch + 1) % eval_every == 0:
-        run.score(epoch + 1, eval_samples, train_hist, mnist)
+        run.score(epoch + 1, eval_samples, train_hist)
     run.save(epoch + 1, train_hist, fixed_z_, rng)  # history, loss plot, checkpoint
 
 run.end_training(train_hist)
@@ -219,6 +223,6 @@ print(f"Avg per epoch ptime: {np.mean(train_hist['per_epoch_ptimes']):.2f}, "
       f"total {train_epoch} epochs ptime: {train_hist['total_ptime'][0]:.2f}")
 print("Training finish!... save training results")
 if eval_samples and not (eval_every and train_epoch % eval_every == 0):
-    run.score(train_epoch, eval_samples, train_hist, mnist)
+    run.score(train_epoch, eval_samples, train_hist)
 run.finish(train_hist)  # the history, the loss plot, and the GIF of the Fixed grids
 sess.close()

@@ -24,13 +24,14 @@ INSTEAD_OF_TRAINING = ('sample', 'evaluate', 'interpolate')  # each > 0 uses a c
 # lr_decay_epochs' lr_scale), in either story: --sample and --evaluate take them from the saved
 # run (network_settings), so that its checkpoint restores.
 NETWORK_SETTINGS = ('leaky_slope', 'batch_norm', 'ema_decay', 'minibatch_stddev', 'img_size', 'g_width',
-                    'd_width', 'kernel_size', 'g_dense_units', 'g_dense_layers', 'd_dense_units', 'lr_decay_epochs')
+                    'd_width', 'kernel_size', 'g_dense_units', 'g_dense_layers', 'd_dense_units', 'lr_decay_epochs',
+                    'channels')
 # Settings newer than some saved runs, with the value those runs were trained with: the
 # reference's (adam_beta1, keep_prob, label_smoothing and lr_decay_epochs came to dcgan_mnist.py
 # after its first runs; gan_mnist.py's runs have always saved them).
 ADDED_SETTINGS = {'d_lr_ratio': 1.0, 'minibatch_stddev': False, 'adam_beta1': 0.5, 'keep_prob': 1.0,
                   'label_smoothing': 0.0, 'kernel_size': 4, 'g_dense_units': 0, 'd_dense_units': 0,
-                  'lr_decay_epochs': 0, 'g_dense_layers': 1}
+                  'lr_decay_epochs': 0, 'g_dense_layers': 1, 'dataset': 'mnist', 'channels': 1}
 # Settings renamed since some runs were saved: old name, new names (the DCGAN's one width, now two).
 RENAMED_SETTINGS = {'width': ('g_width', 'd_width')}
 # The DCGAN's settings whose screens lost (docs/experiments.md), removed after commit 89fbded, with
@@ -55,6 +56,7 @@ SCORED_WHY = ("the Fréchet distance fits a covariance to the classifier's 128 f
               "set: 90 at 200 samples, 38 at 500, 20 at 1,000, 6 at 10,000)")
 SCORED_COUNT = (lambda v, s: v == 0 or v >= MIN_SCORED_SAMPLES,  # eval_samples' and evaluate's rule
                 f'0 (off) or at least {MIN_SCORED_SAMPLES}: {SCORED_WHY}')
+ANY_CLASS = ('', '-1')  # --digit's values for no class in particular
 MAX_WALKS = 100  # --interpolate: 1,000 images, 16 MB at the reference's 64x64, a grid 100 images tall
 FOLDERS = ('data_dir', 'results_dir')  # an empty value is refused: it would mean the current folder
 RULES = {  # setting: (what a good value passes, given the settings; what the message says it must be)
@@ -90,7 +92,10 @@ RULES = {  # setting: (what a good value passes, given the settings; what the me
     'eval_samples': SCORED_COUNT,
     'eval_every': (lambda v, s: v >= 0, 'at least 0 (0: only at the end)'),
     'sample': (lambda v, s: v >= 0, 'at least 0 (0: train)'),
-    'digit': (lambda v, s: -1 <= v <= 9, 'a digit, 0 to 9 (-1: any)'),
+    'digit': (lambda v, s: v in ANY_CLASS or v.isdigit() or v.strip() == v and not v.startswith('-'),
+              "a class's index (0, 1, ...) or its name (7, three, Sneaker; -1 or nothing: any)"),
+    'dataset': (lambda v, s: v in known_datasets(), 'one of {datasets} (a folder of your own images: --data_dir)'),
+    'channels': (lambda v, s: v in (1, 3), '1 (gray) or 3 (color)'),
     'evaluate': SCORED_COUNT,
     'interpolate': (lambda v, s: 0 <= v <= MAX_WALKS, f'from 1 to {MAX_WALKS} walks (0, the default: none)'),
     'checkpoint': (lambda v, s: v in ('last', 'best') or v.isdigit() and int(v) >= 1,
@@ -124,10 +129,19 @@ def configure(args, defaults):
     for arg in args:
         given.update(parse_override(arg, defaults))
     settings = dict(defaults, **given)
+    if settings.get('dataset', 'mnist') != 'mnist' and 'data_dir' not in given:
+        settings['data_dir'] = f"{settings['dataset']}_data"  # a folder of its own, never MNIST_data/
     check(settings)
     if given.get('interpolate') == 0:
         raise InputError(f"--interpolate=0 asks for no walk: give 1 to {MAX_WALKS} walks, or leave it out to train.")
     return settings
+
+
+def known_datasets():
+    """The names of the datasets input_data reads by name (input_data imports this module, for
+    InputError, so it is imported when asked)."""
+    import input_data
+    return list(input_data.DATASETS)
 
 
 def given_names(args, defaults):
@@ -214,14 +228,19 @@ def check(s):
             raise InputError(f"--{name}={value!r} is empty: it must name a folder. (An empty value "
                              f"often comes from a shell variable that is not set.)")
         if name in RULES and not RULES[name][0](value, s):
+            datasets = ', '.join(known_datasets()) if name == 'dataset' else ''
             raise InputError(f"--{name}={value!r} is out of range: it must be "
-                             f"{RULES[name][1].format(**s)}.")
+                             f"{RULES[name][1].format(**s, datasets=datasets)}.")
     instead = [f'--{name}' for name in INSTEAD_OF_TRAINING if s[name]]
     if len(instead) > 1:
         raise InputError(f"{' and '.join(instead)} each replace training: give one of them.")
-    if s['digit'] != -1 and not s['sample']:
+    if s['digit'] not in ANY_CLASS and not s['sample']:
         raise InputError(f"--digit={s['digit']} picks the samples of --sample: give --sample=N too, "
                          f"as in --sample=100 --digit={s['digit']}.")
+    if s['digit'] not in ANY_CLASS:  # a class of the data: its names are known without reading it
+        import input_data  # imports this module: imported when needed
+        where, dataset = s['data_dir'], s.get('dataset', 'mnist')
+        input_data.class_index(s['digit'], input_data.class_names(where, dataset), input_data.source_of(where, dataset))
     if s['checkpoint'] != 'last' and not s['resume']:
         raise InputError(f"--checkpoint={s['checkpoint']} goes back to a saved epoch, and "
                          f"--resume=False starts over: give one of them.")

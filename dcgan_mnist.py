@@ -50,8 +50,10 @@ seed = 0              # numpy noise and weight init; the reference seeded from t
 precision = 'float32'  # 'bfloat16': matrix products and convolutions in bfloat16, faster on CPUs with AMX
                       # or AVX512-BF16 (see the README); checkpoints are the same in either
 # data
-data_dir = 'MNIST_data'
+dataset = 'mnist'     # or 'fashion_mnist', 'kmnist': each downloaded on first use into a folder of its own
+data_dir = 'MNIST_data'  # its files; or a folder of your own images (flat, or a subfolder a class)
 data_url = input_data.DEFAULT_SOURCE_URL  # where missing MNIST files are downloaded from
+channels = 1          # 3: color images, drawn in RGB
 # outputs
 results_dir = 'results/dcgan'
 resume = True         # continue the run saved in results_dir; False deletes that run and starts over
@@ -61,7 +63,7 @@ eval_samples = 10000  # generated images scored at the end of training; 0 skips 
 eval_every = 0        # also score every this many epochs (costs time each time); 0 = only at the end
 # instead of training
 sample = 0            # N > 0: write N samples of a checkpoint to samples.npy, and samples.png by digit
-digit = -1            # 0-9 with sample: only samples the shipped classifier takes for this digit
+digit = ''            # with sample: only samples the classifier takes for this class (7, or its name)
 evaluate = 0          # N > 0: score N samples of a checkpoint and print the figures
 interpolate = 0       # K > 0: K walks through G's noise, to interpolation.png and .gif
 checkpoint = 'last'   # what sample/evaluate/interpolate load, or training goes back to: 'best', an epoch
@@ -94,7 +96,7 @@ def dropout(h):  # keep_prob < 1: D drops the rest of its units (D only runs in 
     return tf.nn.dropout(h, rate=1 - keep_prob) if keep_prob < 1 else h
 
 
-# G(z): at 64x64, 1x1x100 -> 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x1
+# G(z): at 64x64, 1x1x100 -> 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x1 (x3 in color)
 def generator(x, isTrain=True, reuse=False):
     with tf.variable_scope('generator', reuse=reuse):
         # 1st hidden layer
@@ -114,7 +116,7 @@ def generator(x, isTrain=True, reuse=False):
             h = lrelu(layers.batch_normalization(conv, training=isTrain, name=f'bn{i}'), 0.2)
 
         # output layer
-        conv5 = layers.conv2d_transpose(h, 1, [kernel_size, kernel_size], strides=(2, 2), padding='same', name='conv_out')
+        conv5 = layers.conv2d_transpose(h, channels, [kernel_size, kernel_size], strides=(2, 2), padding='same', name='conv_out')
         o = tf.nn.tanh(conv5)
 
         return o
@@ -149,12 +151,13 @@ def discriminator(x, isTrain=True, reuse=False):
 
 
 # load MNIST
-mnist = input_data.read_data_sets(data_dir, one_hot=True, reshape=[], source_url=data_url)
+mnist = input_data.read_data_sets(data_dir, one_hot=True, reshape=[], source_url=data_url, dataset=dataset,
+                                  channels=channels, size=img_size)  # the last two: beyond MNIST
 
 tf.set_random_seed(seed)  # weight init
 
 # variables : input
-x = tf.placeholder(tf.float32, shape=(None, img_size, img_size, 1))
+x = tf.placeholder(tf.float32, shape=(None, img_size, img_size, channels))
 z = tf.placeholder(tf.float32, shape=(None, 1, 1, 100))
 isTrain = tf.placeholder(dtype=tf.bool)
 
@@ -202,13 +205,13 @@ if sample or evaluate or interpolate:  # instead of training: use a checkpoint i
 
 # MNIST resize and normalization; the images go in through a placeholder, not as a constant
 # that would copy all of them into the graph (and into TensorBoard's picture of it)
-images = tf.placeholder(tf.float32, shape=(None, 28, 28, 1))
+images = tf.placeholder(tf.float32, shape=(None, *mnist.train.images.shape[1:]))
 train_set = sess.run(tf.image.resize_images(images, [img_size, img_size]), {images: mnist.train.images})
 train_set = (train_set - 0.5) / 0.5  # normalization; range: -1 ~ 1
 
 # results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any
 model = 'MNIST_DCGAN_'
-run = training_run.TrainingRun(sess, G_sample, z, settings, n_images=len(train_set), model=model,
+run = training_run.TrainingRun(sess, G_sample, z, settings, data=mnist, model=model,
                                prefix_all=True)  # MNIST_DCGAN_train_hist.pkl, as the reference
 rng = np.random.default_rng(seed)  # the noise; the reference seeded np.random from the clock
 fixed_z_ = rng.standard_normal((25, 1, 1, 100), dtype=np.float32)  # the same 25 inputs every epoch
@@ -254,7 +257,7 @@ for epoch in range(start_epoch, train_epoch):
     train_hist['G_losses'].append(np.mean(G_losses))
     train_hist['per_epoch_ptimes'].append(per_epoch_ptime)
     if eval_every and (epoch + 1) % eval_every == 0:
-        run.score(epoch + 1, eval_samples, train_hist, mnist)
+        run.score(epoch + 1, eval_samples, train_hist)
     run.save(epoch + 1, train_hist, fixed_z_, rng)  # history, loss plot, checkpoint
 
 run.end_training(train_hist)
@@ -264,6 +267,6 @@ print(f"Avg per epoch ptime: {np.mean(train_hist['per_epoch_ptimes']):.2f}, "
       f"total {train_epoch} epochs ptime: {train_hist['total_ptime'][0]:.2f}")
 print("Training finish!... save training results")
 if eval_samples and not (eval_every and train_epoch % eval_every == 0):
-    run.score(train_epoch, eval_samples, train_hist, mnist)
+    run.score(train_epoch, eval_samples, train_hist)
 run.finish(train_hist)  # the history, the loss plot, and the GIF of the Fixed grids
 sess.close()

@@ -45,8 +45,10 @@ minibatch_stddev = False  # D also sees how much the images of its batch differ 
 precision = 'float32'  # 'bfloat16': the matrix products in bfloat16, faster on CPUs with AMX or
                       # AVX512-BF16 (see the README); checkpoints are the same in either
 # data
-data_dir = 'MNIST_data'
+dataset = 'mnist'     # or 'fashion_mnist', 'kmnist': each downloaded on first use into a folder of its own
+data_dir = 'MNIST_data'  # its files; or a folder of your own images (flat, or a subfolder a class)
 data_url = input_data.DEFAULT_SOURCE_URL  # where missing MNIST files are downloaded from
+channels = 1          # 3: color images, drawn in RGB
 # outputs
 results_dir = 'results'
 resume = True         # continue the run saved in results_dir; False deletes that run and starts over
@@ -56,7 +58,7 @@ eval_samples = 10000  # generated images scored at the end of training; 0 skips 
 eval_every = 0        # also score every this many epochs (costs time each time); 0 = only at the end
 # instead of training
 sample = 0            # N > 0: write N samples of a checkpoint to samples.npy, and samples.png by digit
-digit = -1            # 0-9 with sample: only samples the shipped classifier takes for this digit
+digit = ''            # with sample: only samples the classifier takes for this class (7, or its name)
 evaluate = 0          # N > 0: score N samples of a checkpoint and print the figures
 interpolate = 0       # K > 0: K walks through G's noise, to interpolation.png and .gif
 checkpoint = 'last'   # what sample/evaluate/interpolate load, or training goes back to: 'best', an epoch
@@ -75,7 +77,7 @@ globals().update(settings)
 training_run.new_graph()  # TF1: build a graph first, then run it in a Session; a new one each run
 
 # load MNIST
-mnist = input_data.read_data_sets(data_dir, one_hot=True, source_url=data_url)
+mnist = input_data.read_data_sets(data_dir, one_hot=True, source_url=data_url, dataset=dataset, channels=channels)
 train_set = (mnist.train.images - 0.5) / 0.5  # normalization; range: -1 ~ 1
 
 
@@ -99,11 +101,11 @@ def normalized(h, name, training):
 
 
 def generator(x, training=True):
-    """z (N x 100) -> 256 -> 512 -> 1024 -> 784 images in [-1, 1]."""
+    """z (N x 100) -> 256 -> 512 -> 1024 -> 784 pixels (times 3 in color) in [-1, 1]."""
     h0 = hidden(normalized(dense(x, 'G_w0', 'G_b0', 256), 'G_bn0', training))
     h1 = hidden(normalized(dense(h0, 'G_w1', 'G_b1', 512), 'G_bn1', training))
     h2 = hidden(normalized(dense(h1, 'G_w2', 'G_b2', 1024), 'G_bn2', training))
-    return tf.nn.tanh(dense(h2, 'G_w3', 'G_b3', 784))
+    return tf.nn.tanh(dense(h2, 'G_w3', 'G_b3', 784 * channels))
 
 
 def discriminator(x, drop_out):
@@ -128,7 +130,7 @@ with tf.variable_scope('G'):
 # networks : discriminator
 with tf.variable_scope('D') as scope:
     drop_out = tf.placeholder(dtype=tf.float32, name='drop_out')
-    x = tf.placeholder(tf.float32, shape=(None, 784))
+    x = tf.placeholder(tf.float32, shape=(None, 784 * channels))
     D_real = discriminator(x, drop_out)
     scope.reuse_variables()  # D_fake uses D_real's variables, not new ones
     D_fake = discriminator(G_z, drop_out)
@@ -169,7 +171,7 @@ if sample or evaluate or interpolate:  # instead of training: use a checkpoint i
     sys.exit()
 
 # results folder, checkpoints, TensorBoard, Ctrl-C; resume the run saved there, if any
-run = training_run.TrainingRun(sess, G_sample, z, settings, n_images=len(train_set), model='MNIST_GAN_')
+run = training_run.TrainingRun(sess, G_sample, z, settings, data=mnist, model='MNIST_GAN_')
 rng = np.random.default_rng(seed)  # the noise; the reference seeded np.random from the clock
 fixed_z_ = rng.standard_normal((25, 100), dtype=np.float32)  # the same 25 inputs every epoch
 train_hist = {'D_losses': [], 'G_losses': [], 'per_epoch_ptimes': [], 'total_ptime': [0.0]}
@@ -216,7 +218,7 @@ for epoch in range(start_epoch, train_epoch):
     train_hist['G_losses'].append(np.mean(G_losses))
     train_hist['per_epoch_ptimes'].append(per_epoch_ptime)
     if eval_every and (epoch + 1) % eval_every == 0:
-        run.score(epoch + 1, eval_samples, train_hist, mnist)
+        run.score(epoch + 1, eval_samples, train_hist)
     run.save(epoch + 1, train_hist, fixed_z_, rng)  # history, loss plot, checkpoint
 
 run.end_training(train_hist)
@@ -226,6 +228,6 @@ print(f"Avg per epoch ptime: {np.mean(train_hist['per_epoch_ptimes']):.2f}, "
       f"total {train_epoch} epochs ptime: {train_hist['total_ptime'][0]:.2f}")
 print("Training finish!... save training results")
 if eval_samples and not (eval_every and train_epoch % eval_every == 0):
-    run.score(train_epoch, eval_samples, train_hist, mnist)
+    run.score(train_epoch, eval_samples, train_hist)
 run.finish(train_hist)  # train_hist.pkl, the loss plot, and the GIF of the Fixed grids
 sess.close()

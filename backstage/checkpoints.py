@@ -204,15 +204,23 @@ def epoch_of(checkpoint_path):
     return int(checkpoint_path.rsplit('-', 1)[1])
 
 
-def check_same_script(saved, settings, model=None):
+def check_same_script(saved, settings, model=None, data=None):
     """Refuse a saved run of another story (whose files start with another `model` than this
-    one's, or, saved before runs recorded it, whose settings lack some of this one's), or one
-    trained with a removed setting: their networks are not this script's."""
+    one's, or, saved before runs recorded it, whose settings lack some of this one's), one
+    trained with a removed setting (their networks are not this script's), or one trained on
+    other data than `data` (read_data_sets' result: its source and its classes), naming both."""
     if model and saved.get('model', model) != model:
         raise InputError(f"{settings['results_dir']}/ holds a run of another story (its files start "
                          f"with {saved['model']}, this one's with {model}), whose networks this one "
                          f"cannot load. Point --results_dir at a run of this story, or start over "
                          f"there with --resume=False.")
+    trained_on = saved.get('data', 'MNIST'), saved.get('classes', [str(digit) for digit in range(10)])
+    if data and trained_on != (data.source, data.classes):
+        said = [f"{source} ({', '.join(classes) if classes else 'no classes'})" for source, classes
+                in (trained_on, (data.source, data.classes))]
+        raise InputError(f"{settings['results_dir']}/ holds a run trained on {said[0]}; this command "
+                         f"reads {said[1]}. Give the data it was trained on, or train in another "
+                         f"--results_dir.")
     missing = [name for name in run_settings(settings) if name not in saved]
     if missing:
         raise InputError(f"{settings['results_dir']}/ holds a run of another script (one without "
@@ -226,10 +234,10 @@ def check_same_script(saved, settings, model=None):
                          f"Point --results_dir at another run, or start over there with --resume=False.")
 
 
-def check_same_run(saved, settings, model=None):
-    """Refuse to continue a saved run with settings that would make it a different run, or a run
-    of another story."""
-    check_same_script(saved, settings, model)
+def check_same_run(saved, settings, model=None, data=None):
+    """Refuse to continue a saved run with settings that would make it a different run, a run
+    of another story, or one trained on other data."""
+    check_same_script(saved, settings, model, data)
     differ, said = differing(run_settings(settings), saved, settings, 'this run')
     if differ:
         raise InputError(f"{said}. Resume it with its own settings, keep it and start another "

@@ -49,9 +49,9 @@ def frechet_distance(features_a, features_b):
 
 
 def digit_shares(probs):
-    """The share of images the classifier takes for each digit: ten numbers summing to 1. A
+    """The share of images the classifier takes for each digit (class): numbers summing to 1. A
     collapse onto a few digits shows as a smallest share near 0."""
-    return (np.bincount(probs.argmax(axis=1), minlength=10) / len(probs)).tolist()
+    return (np.bincount(probs.argmax(axis=1), minlength=probs.shape[1]) / len(probs)).tolist()
 
 
 def no_digit_share(probs):
@@ -63,19 +63,19 @@ def label_accuracy(probs, digits):
     """The share of images the classifier takes for the digit they were drawn for, in all and
     for each digit (NaN for a digit none was drawn for)."""
     right = probs.argmax(axis=1) == digits
-    drawn = np.bincount(digits, minlength=10)
+    drawn = np.bincount(digits, minlength=probs.shape[1])
     with np.errstate(invalid='ignore'):
-        by_digit = np.bincount(digits, weights=right, minlength=10) / drawn
+        by_digit = np.bincount(digits, weights=right, minlength=probs.shape[1]) / drawn
     return float(right.mean()), by_digit.tolist()
 
 
-def score_images(images, mnist, cache_path, digits=None):
-    """Figures for generated images (N x 784 in [-1, 1]), and the same for N real training
-    images: the ceiling. With the digits a conditional G was asked for, its label accuracy."""
-    judge = classifier.load_judge(mnist, cache_path)
-    test_features, _ = judge((mnist.test.images - 0.5) / 0.5)
-    features, probs = judge(images)
-    real_features, real_probs = judge((mnist.train.images[:len(images)] - 0.5) / 0.5)
+def score_images(images, data, judge, digits=None, channels=1):
+    """Figures for generated images (in [-1, 1]; flat ones of `channels`) by the judge of the
+    data (read_data_sets' result), and the same for as many of its real training images: the
+    ceiling. With the classes a conditional G was asked for, its label accuracy."""
+    test_features, _ = judge((data.test.images - 0.5) / 0.5, channels)
+    features, probs = judge(images, channels)
+    real_features, real_probs = judge((data.train.images[:len(images)] - 0.5) / 0.5, channels)
     return {'classifier_score': classifier_score(probs),
             'frechet_distance': frechet_distance(features, test_features),
             'digit_shares': digit_shares(probs),
@@ -87,19 +87,22 @@ def score_images(images, mnist, cache_path, digits=None):
                                                   label_accuracy(probs, digits))))}
 
 
-def describe(figures, epoch, n):
+def describe(figures, epoch, n, names=None):
+    """The figures in a line; names: the classes' (MNIST's digits by default)."""
     shares = np.array(figures['digit_shares'])
+    names = names or [str(digit) for digit in range(len(shares))]
+    kind = 'digit' if all(name.isdigit() for name in names) else 'class'
     said = (f"epoch {epoch}, {n} samples: classifier score {figures['classifier_score']:.2f} "
-            f"(real images: {figures['real_classifier_score']:.2f}, at most 10), "
+            f"(real images: {figures['real_classifier_score']:.2f}, at most {len(shares)}), "
             f"Fréchet distance {figures['frechet_distance']:.2f} "
             f"(real images: {figures['real_frechet_distance']:.2f}, 0 is best), "
-            f"digit shares from {shares.min():.1%} ({shares.argmin()}) "
-            f"to {shares.max():.1%} ({shares.argmax()}), "
-            f"no digit {figures['no_digit_share']:.1%} (real images: {figures['real_no_digit_share']:.1%})")
+            f"{kind} shares from {shares.min():.1%} ({names[shares.argmin()]}) "
+            f"to {shares.max():.1%} ({names[shares.argmax()]}), "
+            f"no {kind} {figures['no_digit_share']:.1%} (real images: {figures['real_no_digit_share']:.1%})")
     if 'label_accuracy' in figures:
         by_digit = np.array(figures['label_accuracy_by_digit'])
-        said += (f"; label accuracy {figures['label_accuracy']:.1%} (read as the digit asked for; "
-                 f"lowest {np.nanmin(by_digit):.1%}, digit {np.nanargmin(by_digit)})")
+        said += (f"; label accuracy {figures['label_accuracy']:.1%} (read as the {kind} asked for; "
+                 f"lowest {np.nanmin(by_digit):.1%}, {kind} {names[np.nanargmin(by_digit)]})")
     return said
 
 
@@ -124,13 +127,13 @@ def main(args=None):
             print(f'wrote {options.train}, md5 {hashlib.md5(f.read()).hexdigest()}')
         judge = classifier.Judge(weights)
     else:
-        judge = classifier.load_judge(mnist, os.path.join(options.data_dir, 'mnist_classifier.npz'))
+        judge = classifier.load_judge(mnist)
         shipped = judge is classifier.shipped_judge()
         print(f'the judge: {classifier.SHIPPED} as shipped (md5 {classifier.SHIPPED_MD5})' if shipped else
               f'the judge: a classifier trained on this machine, cached in {options.data_dir}/')
     print(f'a convolutional classifier trained {classifier.EPOCHS} epochs on the training images, seed '
           f'{classifier.SEED}, each image shifted by up to {classifier.SHIFT} pixels')
-    accuracy = judge.accuracy(mnist.test.images, classifier.digits_of(mnist.test.labels))
+    accuracy = judge.accuracy(mnist.test.images, mnist.test.labels)
     print(f'test accuracy: {accuracy:.2%} of the {len(mnist.test.images)} test images')
     real = (mnist.train.images[:options.n] - 0.5) / 0.5
     test_features, _ = judge((mnist.test.images - 0.5) / 0.5)

@@ -1,7 +1,10 @@
-"""The pictures of a run, each a figure drawn once and updated per epoch: the 5x5 sample grid
-(the reference's show_result), the loss plot (its show_train_hist), the quality plot, the GIF of
-the Fixed grids, and a grid as a TensorBoard image. Each writes to the path it is given; making
-that write whole is the caller's job."""
+"""The pictures of a run, each a figure drawn once and updated per epoch: the sample grid (the
+reference's show_result: 5x5, or a row a class for the conditional stories), the loss plot (its
+show_train_hist), the quality plot, the GIF of the Fixed grids, and a grid as a TensorBoard image;
+gray images or, with channels=3, color ones. Each writes to the path it is given; making that
+write whole is the caller's job."""
+import math
+
 import imageio.v3 as iio
 import matplotlib
 import numpy as np
@@ -11,32 +14,66 @@ matplotlib.use('Agg')  # files only, no window: also works on a machine with no 
 import matplotlib.pyplot as plt  # after use('Agg'): the backend must be chosen first
 
 
+def side_and_channels(image):
+    """The side and the channels of one square image: side x side x channels, or flat (a
+    gray one's pixels, or a color one's three times as many)."""
+    if np.ndim(image) == 3:
+        return image.shape[0], image.shape[2]
+    side = math.isqrt(np.size(image))
+    return (side, 1) if side * side == np.size(image) else (math.isqrt(np.size(image) // 3), 3)
+
+
+def grid_of(images, columns, fill=np.nan):
+    """Square images (N x side x side x channels, or flat) side by side in rows of `columns`,
+    each in a 1-pixel frame of `fill` (NaN: blank), the last row filled up with blank tiles:
+    rows * (side + 2) x columns * (side + 2) x channels."""
+    side, channels = side_and_channels(images[0])
+    n, rows = len(images), -(-len(images) // columns)
+    tiles = np.full((rows * columns, side + 2, side + 2, channels), fill, np.float32)
+    tiles[:n, 1:-1, 1:-1] = np.reshape(images, (n, side, side, channels))
+    return tiles.reshape(rows, columns, side + 2, side + 2, channels).transpose(0, 2, 1, 3, 4) \
+        .reshape(rows * (side + 2), columns * (side + 2), channels)
+
+
+def shown(grid, ax):
+    """A grid in [-1, 1] drawn on ax: gray through the gray colormap (NaN: blank), color as RGB
+    (NaN: white)."""
+    if grid.shape[-1] == 1:
+        return ax.imshow(grid[..., 0], cmap='gray', vmin=-1, vmax=1, interpolation='nearest')
+    return ax.imshow(np.nan_to_num((grid + 1) / 2, nan=1.0).clip(0, 1), interpolation='nearest')
+
+
+def picture_of(fig, channels):
+    """The figure as uint8 pixels: gray (its red channel) or RGB."""
+    pixels = np.asarray(fig.canvas.buffer_rgba())
+    return pixels[..., 0].copy() if channels == 1 else pixels[..., :3].copy()
+
+
 class GridFigure:
-    """A grid of generated digits, columns x columns, with a caption, as the reference's
-    show_result drew it (5x5; the conditional references' 10x10, a row per digit), but as one
-    image instead of a subplot each: about 15 ms a picture instead of several hundred."""
+    """A grid of generated images, `columns` wide (5x5 as the reference's show_result drew it;
+    the conditional references' a row of 10 a class), with a caption, as one image instead of a
+    subplot each: about 15 ms a picture instead of several hundred."""
 
     def __init__(self, columns=5):
         self.columns, inches = columns, max(5, 0.7 * columns)  # 5x5: 500 x 500 pixels, as the reference's
         self.fig = plt.figure(figsize=(inches, inches))
-        ax = self.fig.add_axes([0.05, 0.07, 0.9, 0.9])  # 5x5: 450 pixels, each image pixel drawn 3x3
-        ax.axis('off')
-        self.image = ax.imshow(np.zeros((150, 150)), cmap='gray', vmin=-1, vmax=1,
-                               interpolation='nearest')
+        self.ax = self.fig.add_axes([0.05, 0.07, 0.9, 0.9])  # 5x5: 450 pixels, each image pixel drawn 3x3
+        self.ax.axis('off')
         self.caption = self.fig.text(0.5, 0.025, '', ha='center')
 
     def save(self, images, caption, path):
-        """Save the first columns x columns square images (N x 784, or N x size x size x 1, in
-        [-1, 1]) and return the picture as gray uint8."""
-        size, n = round(images[0].size ** 0.5), self.columns ** 2
-        tile, grid = size + 2, self.columns * (size + 2)
-        tiles = np.full((n, tile, tile), np.nan, np.float32)  # NaN: a blank 1-pixel frame per tile
-        tiles[:len(images[:n]), 1:-1, 1:-1] = images[:n].reshape(-1, size, size)
-        self.image.set_data(tiles.reshape(self.columns, self.columns, tile, tile).transpose(0, 2, 1, 3).reshape(grid, grid))
-        self.image.set_extent((-0.5, grid - 0.5, grid - 0.5, -0.5))
+        """Save the first columns x columns square images (flat, or N x size x size x channels,
+        in [-1, 1]; a conditional story's rows as many as it has images) and return the picture
+        as uint8, gray or RGB."""
+        n = len(images) if len(images) % self.columns == 0 and len(images) > self.columns ** 2 \
+            else self.columns ** 2
+        grid = grid_of(images[:n], self.columns)
+        for image in self.ax.images:
+            image.remove()
+        shown(grid, self.ax).set_extent((-0.5, grid.shape[1] - 0.5, grid.shape[0] - 0.5, -0.5))
         self.caption.set_text(caption)
         self.fig.savefig(path, format='png')
-        return np.asarray(self.fig.canvas.buffer_rgba())[..., 0].copy()
+        return picture_of(self.fig, grid.shape[-1])
 
 
 class LossFigure:
@@ -87,20 +124,18 @@ class QualityFigure:
 
 
 def save_rows(rows, labels, caption, path):
-    """Rows of square images (R x C x side x side, in [-1, 1]; NaN: an empty tile), each row
-    labelled on its left, and a caption below: --sample's sheet by digit, --interpolate's walks.
-    A 28x28 image is drawn 3x3 screen pixels a pixel, as in the 5x5 grid."""
+    """Rows of square images (R x C x side x side [x channels], in [-1, 1]; NaN: an empty tile),
+    each row labelled on its left, and a caption below: --sample's sheet by class, --interpolate's
+    walks. A 28x28 image is drawn 3x3 screen pixels a pixel, as in the 5x5 grid."""
     n_rows, n_columns, side = rows.shape[:3]
     tile, scale = side + 2, max(1, 84 // side)  # a blank 1-pixel frame around each image
-    sheet = np.full((n_rows, tile, n_columns, tile), np.nan, np.float32)
-    sheet[:, 1:-1, :, 1:-1] = rows.transpose(0, 2, 1, 3)
+    sheet = grid_of(rows.reshape(n_rows * n_columns, side, side, -1), n_columns)
     width, height = n_columns * tile * scale / 100, n_rows * tile * scale / 100  # inches at 100 dpi
     margin_left, margin_bottom = 1.5, 0.4
     fig = plt.figure(figsize=(width + margin_left + 0.1, height + margin_bottom + 0.1), dpi=100)
     ax = fig.add_axes([margin_left / (width + margin_left + 0.1), margin_bottom / (height + margin_bottom + 0.1),
                        width / (width + margin_left + 0.1), height / (height + margin_bottom + 0.1)])
-    ax.imshow(sheet.reshape(n_rows * tile, n_columns * tile), cmap='gray', vmin=-1, vmax=1,
-              interpolation='nearest')
+    shown(sheet, ax)
     ax.set_xticks([])
     ax.set_yticks((np.arange(n_rows) + 0.5) * tile - 0.5, labels)
     ax.tick_params(length=0)
@@ -112,28 +147,27 @@ def save_rows(rows, labels, caption, path):
 
 
 def tiled(images, columns, scale=3):
-    """Square images (N x side x side, in [-1, 1]) side by side in rows of `columns`, each pixel
-    drawn scale x scale, as gray uint8 with a black 1-pixel frame around each: a GIF frame."""
-    n, side = len(images), images.shape[-1]
-    rows = -(-n // columns)
-    tiles = np.full((rows * columns, side + 2, side + 2), -1, np.float32)
-    tiles[:n, 1:-1, 1:-1] = images
-    grid = tiles.reshape(rows, columns, side + 2, side + 2).transpose(0, 2, 1, 3).reshape(rows * (side + 2), -1)
-    return np.kron(np.round((grid + 1) * 127.5).astype(np.uint8), np.ones((scale, scale), np.uint8))
+    """Square images (N x side x side [x channels], in [-1, 1]) side by side in rows of
+    `columns`, each pixel drawn scale x scale, as uint8 (gray, or RGB) with a black 1-pixel frame
+    around each: a GIF frame."""
+    grid = grid_of(images, columns, fill=-1)
+    pixels = np.kron(np.round((grid + 1) * 127.5).astype(np.uint8), np.ones((scale, scale, 1), np.uint8))
+    return pixels[..., 0] if pixels.shape[-1] == 1 else pixels
 
 
 def save_gif(frames, path, duration=200):
     # 5 fps by default, as the reference; optimize=False keeps one 256-gray palette for every
-    # frame, without which Pillow reads a later frame in another mode than the first
+    # gray frame, without which Pillow reads a later frame in another mode than the first
     iio.imwrite(path, np.stack(frames), extension='.gif', duration=duration, loop=0, optimize=False)
 
 
-def gray_image(tag, picture):
-    """A TensorBoard image summary of a gray uint8 picture, PNG-encoded as tf.summary.image does."""
-    height, width = picture.shape
+def image_summary(tag, picture):
+    """A TensorBoard image summary of a uint8 picture, gray or RGB, PNG-encoded as
+    tf.summary.image does."""
+    height, width = picture.shape[:2]
     png = iio.imwrite('<bytes>', picture, extension='.png')
     return tf.Summary(value=[tf.Summary.Value(tag=tag, image=tf.Summary.Image(
-        height=height, width=width, colorspace=1, encoded_image_string=png))])
+        height=height, width=width, colorspace=1 if picture.ndim == 2 else 3, encoded_image_string=png))])
 
 
 def close(*figures):

@@ -1,7 +1,6 @@
 """results_dir, the folder a training run writes into: its subfolders, the lock that keeps it to
 one training run, starting over (deleting only what the script wrote), and the files a run
 writes there besides its checkpoints, each written whole or not at all."""
-import math
 import os
 import re
 
@@ -133,23 +132,21 @@ class RunFiles:
     (those of earlier sessions read back from their grids). With prefix_all, the history and the
     GIF names start with `model` too, as the DCGAN's reference named them."""
 
-    def __init__(self, results_dir, model, epochs_done, prefix_all=False):
+    def __init__(self, results_dir, model, epochs_done, prefix_all=False, columns=5):
         self.results_dir, self.model = results_dir, model
         self.history_name, self.gif_name = (f'{model if prefix_all else ""}{name}' for name in
                                             ('train_hist.pkl', 'generation_animation.gif'))
-        self.grids, self.losses, self.quality = {}, pictures.LossFigure(), pictures.QualityFigure()
+        self.grid, self.losses, self.quality = \
+            pictures.GridFigure(columns), pictures.LossFigure(), pictures.QualityFigure()
         done = [grid_path(results_dir, model, True, epoch + 1) for epoch in range(epochs_done)]
-        self.fixed_frames = [iio.imread(path)[..., 0] for path in done if os.path.exists(path)]
+        self.fixed_frames = [frame_of(iio.imread(path)) for path in done if os.path.exists(path)]
 
     def save_grid(self, epoch, images, isFix):
-        """The epoch's grid of its images (25: 5x5, 100: 10x10); returns it as a gray picture."""
+        """The epoch's grid of its images; returns it as a picture (gray, or RGB)."""
         path = grid_path(self.results_dir, self.model, isFix, epoch)
         os.makedirs(os.path.dirname(path), exist_ok=True)  # Random_results: only if a story saves them
-        columns = math.isqrt(len(images))
-        if columns not in self.grids:
-            self.grids[columns] = pictures.GridFigure(columns)
         with replaced_atomically(path) as tmp:
-            frame = self.grids[columns].save(images, f'Epoch {epoch}', tmp)
+            frame = self.grid.save(images, f'Epoch {epoch}', tmp)
         if isFix:
             self.fixed_frames.append(frame)
         return frame
@@ -170,4 +167,10 @@ class RunFiles:
                 pictures.save_gif(self.fixed_frames, tmp)
 
     def close(self):
-        pictures.close(*self.grids.values(), self.losses, self.quality)
+        pictures.close(self.grid, self.losses, self.quality)
+
+
+def frame_of(png):
+    """A saved grid as a GIF frame: gray where its three channels agree, else RGB."""
+    rgb = png[..., :3]
+    return rgb[..., 0] if (rgb == rgb[..., :1]).all() else rgb

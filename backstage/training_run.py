@@ -63,17 +63,19 @@ class TrainingRun:
     """One training run in results_dir: made or resumed, then stepped, saved each epoch, and
     finished or interrupted."""
 
-    def __init__(self, sess, G_sample, z, settings, n_images, model, prefix_all=False, labels=None):
-        """Check what only the data can tell, make results_dir and lock it (with resume False,
-        deleting the run there). model begins the file names (the reference's 'MNIST_GAN_');
-        with prefix_all, the history's and the GIF's too. labels: a conditional G's placeholder
-        for the digits it is asked for (one-hot), which scoring feeds."""
+    def __init__(self, sess, G_sample, z, settings, data, model, prefix_all=False, labels=None):
+        """Check what only the data (read_data_sets' result) can tell, make results_dir and lock
+        it (with resume False, deleting the run there). model begins the file names (the
+        reference's 'MNIST_GAN_'); with prefix_all, the history's and the GIF's too. labels: a
+        conditional G's placeholder for the classes it is asked for (one-hot), which scoring feeds."""
         self.sess, self.G_scored = sess, sampling.Drawn(sess, G_sample, z, labels).scored()  # what score() draws
-        self.settings, self.model, self.prefix_all = settings, model, prefix_all
+        self.settings, self.model, self.prefix_all, self.data = settings, model, prefix_all, data
         self.results_dir, self.train_epoch = settings['results_dir'], settings['train_epoch']
-        check_against_data(settings, n_images)
+        check_against_data(settings, len(data.train.images))
         bfloat16.say_if_it_may_not_pay(settings['precision'], sess.graph)  # bfloat16 without AMX
-        self.n_batches = n_images // settings['batch_size']
+        if data.classes is None and settings['eval_samples']:
+            print(f'no scores: {data.source} has no classes (no subfolders) for a classifier to learn')
+        self.n_batches = len(data.train.images) // settings['batch_size']
         results_folder.prepare(self.results_dir)
         self.lock, self.stop = results_folder.lock(self.results_dir), None  # Ctrl-C's handling: from start()
         if not settings['resume']:
@@ -85,7 +87,8 @@ class TrainingRun:
         """The history and fixed noise of the run saved in results_dir (its weights restored, rng
         put back), or the ones given when there is none; with --checkpoint=N, the epochs after N
         dropped first. A run that already holds train_epoch epochs ends the script: nothing to do."""
-        which, same_run = self.settings['checkpoint'], functools.partial(check_same_run, settings=self.settings, model=self.model)
+        which = self.settings['checkpoint']
+        same_run = functools.partial(check_same_run, settings=self.settings, model=self.model, data=self.data)
         run_state = self.checkpoints.restore(self.sess, which, same_run) if self.settings['resume'] else None
         if run_state is None and which != 'last':
             raise InputError(f"--checkpoint={which}: {self.checkpoints.dir}/ holds no checkpoint "
@@ -120,7 +123,7 @@ class TrainingRun:
             global_step.load(self.progress.step_count, self.sess)
         self.stop = StopRequest(self.release, story=sys._getframe(1).f_code)  # the story's module
         self.files = results_folder.RunFiles(self.results_dir, self.model, self.epochs_done,
-                                             self.prefix_all)
+                                             self.prefix_all, columns=10 if self.G_scored.conditional else 5)
         self.earlier_ptime = train_hist['total_ptime'][0]  # the sessions before this one
         self.start_time = time.time()
 
@@ -157,18 +160,21 @@ class TrainingRun:
         Fixed one also becomes a GIF frame and a TensorBoard image."""
         frame = self.files.save_grid(epoch, images, isFix)
         if isFix:
-            self.progress.summary(pictures.gray_image('fixed_noise_grid/image/0', frame))
+            self.progress.summary(pictures.image_summary('fixed_noise_grid/image/0', frame))
 
     @stops_cleanly
-    def score(self, epoch, n, train_hist, mnist):
-        """Score n generated images; print, keep in the history and in TensorBoard."""
-        figures = sampling.quality_figures(self.G_scored, mnist, n, epoch, self.settings)
+    def score(self, epoch, n, train_hist):
+        """Score n generated images; print, keep in the history and in TensorBoard (data without
+        classes: no scores, as said at the start)."""
+        if self.data.classes is None:
+            return
+        figures = sampling.quality_figures(self.G_scored, self.data, n, epoch, self.settings)
         train_hist.setdefault('scores', []).append(dict(figures, epoch=epoch))
         shares = figures.pop('digit_shares')
         figures.update(smallest_digit_share=min(shares), largest_digit_share=max(shares))
-        if 'label_accuracy_by_digit' in figures:  # a conditional G: its digits, each as asked
-            figures.update({f'label_accuracy_of/{digit}': accuracy for digit, accuracy
-                            in enumerate(figures.pop('label_accuracy_by_digit'))})
+        if 'label_accuracy_by_digit' in figures:  # a conditional G: its classes, each as asked
+            figures.update({f'label_accuracy_of/{name}': accuracy for name, accuracy
+                            in zip(self.data.classes, figures.pop('label_accuracy_by_digit'))})
         self.progress.summary(scalars({f'quality/{k}': v for k, v in figures.items()}), epoch)
 
     @stops_cleanly
@@ -182,7 +188,8 @@ class TrainingRun:
         is_best = bool(distances) and train_hist['scores'][-1]['epoch'] == epoch \
             and distances[-1] == min(distances)
         self.checkpoints.save(self.sess, epoch, {
-            'epoch': epoch, 'settings': dict(run_settings(self.settings), model=self.model),
+            'epoch': epoch, 'settings': dict(run_settings(self.settings), model=self.model,
+                                             data=self.data.source, classes=self.data.classes),
             'train_hist': train_hist, 'fixed_z': fixed_z_, 'rng_state': rng.bit_generator.state},
             is_best)
 

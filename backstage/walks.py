@@ -37,30 +37,31 @@ def walk_noise(k, noise_shape, seed):
     return path.reshape(k * STEPS, *noise_shape).astype(np.float32)
 
 
-def save_walks(G, k, seed, epoch, results_dir):
+def save_walks(G, k, seed, epoch, results_dir, classes=None):
     """Draw k walks of the checkpoint's G (a sampling.Drawn) and write interpolation.png and
-    .gif, each whole; for a conditional G, walk i at digit i % 10, and k walks more from one
-    digit's label to the next one's (i % 10 to (i + 1) % 10), each with one noise vector held,
+    .gif, each whole; for a conditional G, walk i at class i mod n (of n, named by `classes`),
+    and k walks more from one class's label to the next one's, each with one noise vector held,
     to label_interpolation.png and .gif. Returns the paths written."""
-    noise = walk_noise(k, G.z.shape[1:], seed)
-    digits = np.repeat(np.arange(k) % 10, STEPS)
-    names = {'interpolation': [f'walk {i + 1}' + (f', digit {i % 10}' if G.conditional else '') for i in range(k)]}
-    drawn = {'interpolation': G.sess.run(G.sample, G.feed(noise, np.eye(10)[digits]))}
+    noise, n = walk_noise(k, G.z.shape[1:], seed), G.classes or 1
+    names = classes or [str(i) for i in range(n)]
+    asked = np.repeat(np.arange(k) % n, STEPS)
+    walked = {'interpolation': [f'walk {i + 1}' + (f', {names[i % n]}' if G.conditional else '') for i in range(k)]}
+    drawn = {'interpolation': G.sess.run(G.sample, G.feed(noise, np.eye(n)[asked]))}
     if G.conditional:  # the label moves, the noise stays: what changes is only what G was asked for
         held = np.repeat(noise[::STEPS], STEPS, axis=0)
         t = np.tile(np.linspace(0, 1, STEPS), k)[:, None]
-        mixed = (1 - t) * np.eye(10)[digits] + t * np.eye(10)[(digits + 1) % 10]
-        names['label_interpolation'] = [f'{i % 10} to {(i + 1) % 10}' for i in range(k)]
+        mixed = (1 - t) * np.eye(n)[asked] + t * np.eye(n)[(asked + 1) % n]
+        walked['label_interpolation'] = [f'{names[i % n]} to {names[(i + 1) % n]}' for i in range(k)]
         drawn['label_interpolation'] = G.sess.run(G.sample, G.feed(held, mixed))
     written = []
     with contextlib.ExitStack() as files:
         for name, images in drawn.items():
-            side = round(images[0].size ** 0.5)
-            walks = images.reshape(k, STEPS, side, side)
+            side, channels = pictures.side_and_channels(images[0])
+            walks = images.reshape(k, STEPS, side, side, channels)
             png, gif = (os.path.join(results_dir, f'{name}.{ending}') for ending in ('png', 'gif'))
             tmp_png, tmp_gif = (files.enter_context(replaced_atomically(path)) for path in (png, gif))
-            what = 'through the noise' if name == 'interpolation' else "from one digit's label to the next"
-            pictures.save_rows(walks, names[name], f'{k} walks {what}, epoch {epoch}', tmp_png)
+            what = 'through the noise' if name == 'interpolation' else "from one class's label to the next"
+            pictures.save_rows(walks, walked[name], f'{k} walks {what}, epoch {epoch}', tmp_png)
             columns = int(np.ceil(np.sqrt(k)))  # each frame: the k walks at one step, in a square
             frames = [pictures.tiled(walks[:, step], columns) for step in (*range(STEPS), *range(STEPS - 2, 0, -1))]
             pictures.save_gif(frames, tmp_gif, duration=150)

@@ -13,6 +13,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 from helpers import DCGAN, SCRIPT, script_defaults
 
+import input_data
 from backstage import pictures, results_folder, sampling, training_run
 from backstage.checkpoints import Checkpoints, check_same_run, older_name
 from configurator import InputError, run_settings
@@ -206,7 +207,7 @@ def test_summaries_made_from_values():
     values = training_run.scalars({'loss/D': np.float32(0.5), 'loss/G': 2}).value
     assert [(v.tag, v.simple_value) for v in values] == [('loss/D', 0.5), ('loss/G', 2.0)]
     picture = np.arange(12, dtype=np.uint8).reshape(3, 4)
-    image = pictures.gray_image('grid', picture).value[0].image
+    image = pictures.image_summary('grid', picture).value[0].image
     assert (image.height, image.width, image.colorspace) == (3, 4, 1)
     assert np.array_equal(iio.imread(image.encoded_image_string, extension='.png'), picture)
 
@@ -335,7 +336,8 @@ def test_going_back_in_a_folder_with_no_checkpoint_is_refused(variable_session, 
     sess, _ = variable_session
     settings = dict(script_defaults(), results_dir=str(tmp_path), checkpoint='best')
     G_sample = tf.placeholder(tf.float32, (None, 784))
-    run = training_run.TrainingRun(sess, G_sample, None, settings, n_images=55000, model='MNIST_GAN_')
+    data = input_data.Datasets(*[input_data.DataSet(np.zeros((55000, 784)), None)] * 3)
+    run = training_run.TrainingRun(sess, G_sample, None, settings, data=data, model='MNIST_GAN_')
     with pytest.raises(InputError, match='--checkpoint=best: .* holds no checkpoint to go back to'):
         run.resume({}, None, np.random.default_rng(0))
 

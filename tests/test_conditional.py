@@ -125,7 +125,7 @@ def test_a_run_trains_resumes_and_draws_what_it_is_asked_for(tiny_mnist, tmp_pat
     os.remove(tmp_path / 'samples.npy')
     for bad in ('--digit=10', '--digit=nine', '--digit=-2'):
         refused = run_script(*common, '--sample=10', bad, script=script)
-        assert refused.returncode == 2 and 'Traceback' not in refused.stderr and bad in refused.stderr
+        assert refused.returncode == 2 and 'Traceback' not in refused.stderr and '--digit=' in refused.stderr
         assert refused.stderr.count('\n') == 1 and not (tmp_path / 'samples.npy').exists()
 
 

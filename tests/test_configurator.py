@@ -84,7 +84,9 @@ BAD_VALUES = {  # every setting of the two scripts: values they refuse (as typed
     'eval_samples': ['-1', '1', '999', '1e4'],
     'eval_every': ['-1'],
     'sample': ['-1', '2.5'],
-    'digit': ['10', '-2', 'seven'],
+    'digit': ['-2', ' 7', '7 '],  # a class's index or name: known once the data is read (test_show, test_other_data)
+    'dataset': ['cifar10', 'MNIST', ''],
+    'channels': ['2', '0', '4', 'rgb'],
     'evaluate': ['-1', '2', '999'],
     'interpolate': ['-1', '101', '2.5'],
     'checkpoint': ['', '0', '-1', 'first', '1.5'],

@@ -53,8 +53,9 @@ def test_classifier_score_of_unsure_predictions_is_1():
 
 
 @pytest.fixture
-def tiny(tiny_mnist):
-    return input_data.read_data_sets(tiny_mnist, one_hot=True)
+def tiny(tiny_mnist, tmp_path):
+    """The tiny digits, with a folder of this test's own for what is learned from them."""
+    return input_data.read_data_sets(tiny_mnist, one_hot=True)._replace(folder=str(tmp_path))
 
 
 @pytest.fixture
@@ -88,11 +89,11 @@ def test_the_shipped_classifier_is_plain_arrays_of_the_networks_shapes(shipped_a
 def test_the_shipped_classifier_reads_mnist_test_digits(tiny, tmp_path, capsys, monkeypatch, shipped_at):
     shipped_at(classifier.SHIPPED)
     monkeypatch.setattr(classifier, 'train_classifier', lambda *a, **k: pytest.fail('trained'))
-    judge = classifier.load_judge(tiny, str(tmp_path / 'cache.npz'))
+    judge = classifier.load_judge(tiny)
     assert judge is classifier.shipped_judge()  # built once a process
     mnist = input_data.read_data_sets(os.path.join(ROOT, 'MNIST_data'))
     assert judge.accuracy(mnist.test.images[:2000], mnist.test.labels[:2000]) >= 0.99
-    assert capsys.readouterr().out == '' and not (tmp_path / 'cache.npz').exists()
+    assert capsys.readouterr().out == '' and os.listdir(tmp_path) == []
 
 
 def test_the_judge_computes_what_the_training_graph_computes(shipped_at):
@@ -120,42 +121,41 @@ def test_a_missing_or_damaged_shipped_classifier_is_said_once_and_replaced_here(
     if damage:
         shipped.write_bytes(damage)
     shipped_at(shipped)
-    cache = tmp_path / 'cache.npz'
-    classifier.load_judge(tiny, str(cache))
+    cache = tmp_path / 'mnist_classifier.npz'
+    classifier.load_judge(tiny)
     said = capsys.readouterr().out.splitlines()
     assert len([line for line in said if str(shipped) in line]) == 1
     assert ('is damaged (md5' if damage else 'cannot be read') in said[0]
     assert 'compare only with runs scored by that same file' in said[0]
     assert cache.exists()
     assert shipped.read_bytes() == damage if damage else not shipped.exists()  # left as it was
-    classifier.load_judge(tiny, str(cache))
+    classifier.load_judge(tiny)
     assert capsys.readouterr().out == ''  # said once; the cached one is used
 
 
 def test_the_fallback_trains_the_same_network_once_then_reuses_it(tiny, tmp_path, capsys, monkeypatch, no_shipped):
-    cache = str(tmp_path / 'classifier.npz')
-    judge = classifier.load_judge(tiny, cache)
+    judge = classifier.load_judge(tiny)
     assert 'training an MNIST classifier' in capsys.readouterr().out
     assert {name: judge.weights[name].shape for name in classifier.SHAPES} == classifier.SHAPES
     assert judge.weights['test_accuracy'] > 0.9  # the tiny digits are easy
     monkeypatch.setattr(classifier, 'train_classifier', lambda *a, **k: pytest.fail('retrained'))
-    again = classifier.load_judge(tiny, cache)
+    again = classifier.load_judge(tiny)
     assert all(np.array_equal(judge.weights[k], again.weights[k]) for k in judge.weights)
 
 
 def test_training_images_are_shifted_by_at_most_SHIFT_with_the_background_filling_in():
-    image = np.full((1, 28, 28), -1, np.float32)
+    image = np.full((1, 28, 28, 1), -1, np.float32)
     image[0, 10:18, 10:18] = 1
     moved = classifier.shifted(np.repeat(image, 200, axis=0), np.random.default_rng(0))
-    assert moved.shape == (200, 28, 28) and (moved.sum(axis=(1, 2)) == image.sum()).all()  # nothing lost
-    rows = [np.nonzero(m.max(axis=1) > 0)[0][0] for m in moved]
+    assert moved.shape == (200, 28, 28, 1) and (moved.sum(axis=(1, 2, 3)) == image.sum()).all()  # nothing lost
+    rows = [np.nonzero(m[..., 0].max(axis=1) > 0)[0][0] for m in moved]
     assert sorted(set(rows)) == list(range(10 - classifier.SHIFT, 10 + classifier.SHIFT + 1))
 
 
 def test_damaged_cache_is_rebuilt(tiny, tmp_path, capsys, no_shipped):
-    cache = tmp_path / 'classifier.npz'
+    cache = tmp_path / 'mnist_classifier.npz'
     cache.write_bytes(b'PK\x03\x04 not really a zip')
-    classifier.load_judge(tiny, str(cache))
+    classifier.load_judge(tiny)
     assert 'is damaged' in capsys.readouterr().out
     with np.load(cache) as rebuilt:
         assert rebuilt['conv1_kernel'].shape == (5, 5, 1, 32)
@@ -163,7 +163,7 @@ def test_damaged_cache_is_rebuilt(tiny, tmp_path, capsys, no_shipped):
 
 def test_scores_rank_real_images_above_noise(tiny, tmp_path, no_shipped):
     noise = np.random.default_rng(0).uniform(-1, 1, (300, 784)).astype(np.float32)
-    figures = mnist_score.score_images(noise, tiny, str(tmp_path / 'classifier.npz'))
+    figures = mnist_score.score_images(noise, tiny, classifier.load_judge(tiny))
     assert set(figures) == {'classifier_score', 'frechet_distance', 'digit_shares', 'no_digit_share',
                             'real_classifier_score', 'real_frechet_distance', 'real_no_digit_share'}
     assert len(figures['digit_shares']) == 10 and sum(figures['digit_shares']) == pytest.approx(1)
@@ -186,14 +186,14 @@ def test_label_accuracy_in_all_and_by_digit():
 
 
 def test_a_cache_of_another_version_is_retrained(tiny, tmp_path, capsys, no_shipped):
-    cache = str(tmp_path / 'classifier.npz')
-    judge = classifier.load_judge(tiny, cache)
+    cache = str(tmp_path / 'mnist_classifier.npz')
+    judge = classifier.load_judge(tiny)
     np.savez(cache, **dict(judge.weights, version=np.array('{"layers": [784, 512, 128, 10], "epochs": 30}')))
     capsys.readouterr()
-    classifier.load_judge(tiny, cache)
-    assert 'trained otherwise than' in capsys.readouterr().out
+    classifier.load_judge(tiny)
+    assert 'holds a classifier trained otherwise or on other data' in capsys.readouterr().out
     with np.load(cache) as rebuilt:
-        assert str(rebuilt['version']) == classifier.VERSION
+        assert str(rebuilt['version']) == classifier.version()
 
 
 def test_the_judges_own_command_prints_its_figures():

@@ -6,7 +6,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
-from helpers import DCGAN, ROOT, SCRIPT, run_script, script_defaults
+from helpers import ROOT, STORIES, run_script, script_defaults
 
 import input_data
 from backstage import by_digit, classifier, pictures, sampling, walks
@@ -45,7 +45,7 @@ def test_the_digit_filter_draws_by_the_rate_it_sees_and_refuses_a_rare_digit(cap
 
 
 def test_the_sheet_groups_by_digit_in_order_with_shares_and_a_row_of_no_digit(tmp_path):
-    sheet = by_digit.Sheet()
+    sheet = by_digit.Sheet([str(digit) for digit in range(10)])
     digits = np.r_[[0] * 3, [9] * 12, [4] * 5]
     images = np.tile(np.linspace(-1, 1, 20, dtype=np.float32)[:, None], (1, 784))
     probs = one_hot(digits, 0.95)
@@ -72,7 +72,7 @@ def test_the_digit_filter_end_to_end_with_the_shipped_classifier(tmp_path):
         kept = by_digit.DigitFilter(7, 50, sampling.CHUNK)
         G = sampling.Drawn(sess, G_sample, z)
         chunks = (kept.keep(*chunk) for chunk in
-                  sampling.labelled_chunks(G, np.random.default_rng(0), judge, kept.sizes()))
+                  sampling.labelled_chunks(G, np.random.default_rng(0), judge, kept.sizes(), 7, {}))
         first = sampling.write_samples(str(tmp_path / 's.npy'), 50, (784,), chunks)
     saved = np.load(tmp_path / 's.npy')
     assert saved.shape == (50, 784) and saved.dtype == np.float32 and np.array_equal(first, saved[:25])
@@ -106,8 +106,9 @@ def test_a_tiled_frame_is_gray_pixels_in_a_grid():
 
 
 @pytest.mark.parametrize('args, says', [
-    (['--sample=10', '--digit=10'], '--digit=10 is out of range: it must be a digit, 0 to 9 (-1: any)'),
-    (['--sample=10', '--digit=seven'], '--digit=seven is not of type int'),
+    (['--sample=10', '--digit=-2'], "--digit='-2' is out of range: it must be a class's index (0, 1, ...) or its name"),
+    (['--sample=10', '--digit=10'], "--digit=10 is not a class of MNIST: give its index, 0 to 9, or its name, one of 0, 1"),
+    (['--sample=10', '--digit=seven'], "--digit=seven is not a class of MNIST: give its index, 0 to 9"),
     (['--digit=3'], '--digit=3 picks the samples of --sample: give --sample=N too'),
     (['--interpolate=0'], '--interpolate=0 asks for no walk: give 1 to 100 walks'),
     (['--interpolate=-1'], "--interpolate=-1 is out of range: it must be from 1 to 100 walks"),
@@ -115,7 +116,7 @@ def test_a_tiled_frame_is_gray_pixels_in_a_grid():
     (['--interpolate=2', '--sample=10'], '--sample and --interpolate each replace training: give one of them'),
     (['--interpolate=2', '--evaluate=1000'], '--evaluate and --interpolate each replace training'),
 ])
-@pytest.mark.parametrize('script', [SCRIPT, DCGAN])
+@pytest.mark.parametrize('script', list(STORIES))
 def test_bad_values_are_refused_in_one_line(script, args, says, capsys):
     with pytest.raises(InputError, match='^' + says.replace('(', r'\(').replace(')', r'\)')):
         configure(args, script_defaults(script))
