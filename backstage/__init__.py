@@ -4,6 +4,7 @@ module. The stories import these; they never import a story or read its globals:
 them as arguments.
 
     training_run.py    the run the story's loop ties to: resume, steps, saves, Ctrl-C, the end
+    stop_request.py    Ctrl-C and SIGTERM: stop after the step, or at once; the handlers put back
     results_folder.py  results_dir: its folders, the lock, starting over, the grids' paths
     checkpoints.py     the last and the best checkpoints, with the run state beside them
     pictures.py        sample grids, loss and quality plots, the GIF, TensorBoard's image

@@ -14,7 +14,7 @@ import tensorflow.compat.v1 as tf
 from helpers import DCGAN, SCRIPT, script_defaults
 
 import input_data
-from backstage import pictures, results_folder, sampling, training_run
+from backstage import pictures, results_folder, sampling, stop_request, training_run
 from backstage.checkpoints import Checkpoints, check_same_run, older_name
 from configurator import InputError, run_settings
 
@@ -161,7 +161,7 @@ def test_ctrl_c_asks_once_then_stops_at_once_and_puts_back_the_handlers_it_found
     signal.signal(signal.SIGINT, kernels_own)
     let_go = []
     try:
-        stop = training_run.StopRequest(lambda: let_go.append(True))
+        stop = stop_request.StopRequest(lambda: let_go.append(True))
         os.kill(os.getpid(), signal.SIGINT)
         assert stop.signal == signal.SIGINT and not let_go
         with pytest.raises(SystemExit) as stopped:
@@ -185,7 +185,7 @@ def test_a_run_an_error_ended_in_a_kernel_hands_ctrl_c_back(capsys):
     signal.signal(signal.SIGINT, kernels_own)
 
     def story():  # a story's module: a run starts, then an error leaves it
-        training_run.StopRequest(lambda: let_go.append('first'), story=story.__code__)
+        stop_request.StopRequest(lambda: let_go.append('first'), story=story.__code__)
         raise RuntimeError('a TensorFlow error in the story\'s own lines')
     try:
         with pytest.raises(RuntimeError):
@@ -195,10 +195,10 @@ def test_a_run_an_error_ended_in_a_kernel_hands_ctrl_c_back(capsys):
         assert heard == [signal.SIGINT] and let_go == ['first'] and signal.getsignal(signal.SIGINT) is kernels_own
         with pytest.raises(RuntimeError):
             story()
-        second = training_run.StopRequest(lambda: let_go.append('second'))
+        second = stop_request.StopRequest(lambda: let_go.append('second'))
         assert let_go == ['first', 'first'] and second.found[signal.SIGINT] is kernels_own
         second.release()
-        assert signal.getsignal(signal.SIGINT) is kernels_own and training_run.StopRequest.installed is None
+        assert signal.getsignal(signal.SIGINT) is kernels_own and stop_request.StopRequest.installed is None
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
