@@ -91,20 +91,10 @@ class TrainingRun:
         which = self.settings['checkpoint']
         same_run = functools.partial(check_same_run, settings=self.settings, model=self.model, data=self.data)
         run_state = self.checkpoints.restore(self.sess, which, same_run) if self.settings['resume'] else None
-        if run_state is None and which != 'last':
-            raise InputError(f"--checkpoint={which}: {self.checkpoints.dir}/ holds no checkpoint "
-                             f"to go back to. Leave --checkpoint out to start a new run there.")
+        check_left_to_train(run_state, which, self.checkpoints.dir, self.train_epoch, self.results_dir)
         if run_state is None:
             return train_hist, fixed_z_
         epoch = run_state['epoch']
-        if epoch >= self.train_epoch and which == 'last':
-            print(f'{self.results_dir}/ already holds {epoch} trained epochs; nothing to do. '
-                  f'Raise --train_epoch to train on.')
-            sys.exit()  # through stops_cleanly, which lets go of the lock
-        if epoch >= self.train_epoch:
-            raise InputError(f"--checkpoint={which} goes back to epoch {epoch}, and --train_epoch="
-                             f"{self.train_epoch} leaves nothing to train after it. Raise "
-                             f"--train_epoch; nothing was changed.")
         if which != 'last':
             go_back_to(epoch, self.checkpoints, self.results_dir, self.model)
         rng.bit_generator.state = run_state['rng_state']
@@ -180,14 +170,11 @@ class TrainingRun:
         self.epochs_done = epoch
         train_hist['total_ptime'] = [self.total_ptime()]
         self.files.save_history(train_hist)
-        distances = [s['frechet_distance'] for s in train_hist.get('scores', [])]
-        is_best = bool(distances) and train_hist['scores'][-1]['epoch'] == epoch \
-            and distances[-1] == min(distances)
         self.checkpoints.save(self.sess, epoch, {
             'epoch': epoch, 'settings': dict(run_settings(self.settings), model=self.model,
                                              data=self.data.source, classes=self.data.classes),
             'train_hist': train_hist, 'fixed_z': fixed_z_, 'rng_state': rng.bit_generator.state},
-            is_best)
+            scored_best(train_hist, epoch))
 
     def total_ptime(self):
         """Seconds of training in this run, its earlier sessions included."""
@@ -216,6 +203,29 @@ class TrainingRun:
         self.progress.writer.close()
         self.files.close()
         self.release()
+
+
+def check_left_to_train(run_state, which, checkpoints_dir, train_epoch, results_dir):
+    """Refuse a --checkpoint=N with no checkpoint to go back to, or with none to train after it;
+    end the script when the saved run holds train_epoch epochs already (nothing to do)."""
+    if run_state is None and which != 'last':
+        raise InputError(f"--checkpoint={which}: {checkpoints_dir}/ holds no checkpoint "
+                         f"to go back to. Leave --checkpoint out to start a new run there.")
+    epoch = run_state['epoch'] if run_state else 0
+    if epoch >= train_epoch and which == 'last':
+        print(f'{results_dir}/ already holds {epoch} trained epochs; nothing to do. '
+              f'Raise --train_epoch to train on.')
+        sys.exit()  # through stops_cleanly, which lets go of the lock
+    if epoch >= train_epoch:
+        raise InputError(f"--checkpoint={which} goes back to epoch {epoch}, and --train_epoch="
+                         f"{train_epoch} leaves nothing to train after it. Raise "
+                         f"--train_epoch; nothing was changed.")
+
+
+def scored_best(train_hist, epoch):
+    """Whether epoch was scored, with the lowest distance so far (its checkpoint kept as the best)."""
+    distances = [s['frechet_distance'] for s in train_hist.get('scores', [])]
+    return bool(distances) and train_hist['scores'][-1]['epoch'] == epoch and distances[-1] == min(distances)
 
 
 def go_back_to(epoch, checkpoints, results_dir, model):
