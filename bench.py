@@ -59,11 +59,25 @@ def run_script(script, args):
     return namespace
 
 
+def open_session(ns):
+    """The story's session; after its last line (`sess.close()`), a new one on its graph with its
+    config (bfloat16's rewrite included), its variables initialized afresh: a step takes as long
+    whatever the weights. (tf.Session keeps whether it is closed, and its config, to itself.)"""
+    import tensorflow.compat.v1 as tf
+    closed = ns['sess']
+    if not closed._closed:
+        return closed
+    ns['sess'] = tf.Session(graph=closed.graph, config=closed._config)
+    with closed.graph.as_default():
+        ns['sess'].run(tf.global_variables_initializer())
+    return ns['sess']
+
+
 def bare_ms_per_iteration(ns, iterations, rng=None):
     """ms per iteration of a bare loop of a story's graph: its D step and its G step, fed random
     inputs of its placeholders' shapes (made beforehand), dropout's keep_prob, isTrain True."""
     rng = rng or np.random.default_rng(0)
-    batch, sess = ns['batch_size'], ns['sess']
+    batch, sess = ns['batch_size'], open_session(ns)
     feeds = []
     for _ in range(2 * iterations):
         feed = {ns[name]: rng.uniform(-1, 1, (batch, *ns[name].shape[1:])).astype(np.float32)
