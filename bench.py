@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 STORIES = ('gan_mnist.py', 'dcgan_mnist.py', 'cgan_mnist.py', 'cdcgan_mnist.py')
 RECIPE = [os.path.join(HERE, 'gan_mnist.py'), os.path.join(HERE, 'config', 'recipe.py')]
 SCORED = ['--train_epoch=2', '--eval_every=0', '--eval_samples=10000']  # two epochs and a scoring
-# what the twins read from a story's globals, where the story has it
+# what the twins read of a story, where the story has it
 TWIN_SETTINGS = ('batch_size', 'lr', 'd_lr_ratio', 'keep_prob', 'leaky_slope', 'batch_norm', 'minibatch_stddev',
                  'eps', 'img_size', 'g_width', 'd_width', 'kernel_size', 'g_dense_units', 'g_dense_layers',
                  'd_dense_units', 'n_up', 'first')
@@ -89,6 +89,12 @@ def bare_ms_per_iteration(ns, iterations, rng=None):
         sess.run([ns['D_loss'], ns['D_optim']], feeds[2 * i])
         sess.run([ns['G_loss'], ns['G_optim']], feeds[2 * i + 1])
     return (time.perf_counter() - began) / iterations * 1000
+
+
+def twin_settings(ns):
+    """What the tf.function twin reads of a story that ran: its settings as configured (the
+    cDCGAN rebinds lr to its decay), else what the story derived from them (the DCGAN's n_up)."""
+    return {name: ns['settings'].get(name, ns.get(name)) for name in TWIN_SETTINGS if name in ns}
 
 
 def whole_run(namespace, args):
@@ -165,7 +171,7 @@ def main(argv):
     finished = time.perf_counter()
     bare_ms_per_iteration(ns, 3)  # warming up
     bare_ms = bare_ms_per_iteration(ns, iterations or 50)
-    twin = dict({name: ns[name] for name in TWIN_SETTINGS if name in ns}, story=story, iterations=iterations or 50)
+    twin = dict(twin_settings(ns), story=story, iterations=iterations or 50)
     twin_ms = float(subprocess.run([sys.executable, os.path.join(HERE, 'experiments', 'twins.py'), json.dumps(twin)],
                                    capture_output=True, text=True, check=True).stdout.split()[-1])
     print(f"{story} {' '.join(args) or '(its defaults)'}: batch {ns['batch_size']}")
