@@ -3,13 +3,16 @@ defaults, and the script run as a user runs it (a subprocess) or in this process
 graph). The fixtures are in conftest.py."""
 import ast
 import contextlib
+import functools
 import gzip
+import http.server
 import io
 import os
 import runpy
 import struct
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -66,6 +69,24 @@ def script_defaults(script=SCRIPT):
         defaults[node.targets[0].id] = eval(compile(expression, script, 'eval'),
                                             {'input_data': input_data})
     raise AssertionError(f'{script} has no defaults = {{...}} line after its settings')
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass  # no line per request in the tests' output
+
+
+@contextlib.contextmanager
+def http_server(folder):
+    """A local HTTP server on 127.0.0.1 serving folder's files (no internet in the tests); yields
+    its address."""
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(QuietHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f'http://127.0.0.1:{server.server_port}/'
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def run_script(*args, script=SCRIPT):

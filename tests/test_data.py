@@ -1,17 +1,14 @@
 """The stand-in for input_data.read_data_sets: parsing, split, scaling, one-hot, the checks on
 damaged files, and the download from a mirror (a local HTTP server here)."""
-import functools
 import gzip
 import hashlib
-import http.server
 import os
 import re
 import shutil
-import threading
 
 import numpy as np
 import pytest
-from helpers import ROOT, write_idx, write_mnist
+from helpers import ROOT, http_server, write_idx, write_mnist
 
 import input_data
 from input_data import DataError, read_data_sets
@@ -107,13 +104,8 @@ def mirror(tmp_path):
     served = tmp_path / 'mirror'
     shutil.copytree(os.path.join(ROOT, 'MNIST_data'), served,
                     ignore=shutil.ignore_patterns('mnist_classifier*'))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f'http://127.0.0.1:{server.server_port}/', served
-    server.shutdown()
-    server.server_close()
+    with http_server(served) as url:
+        yield url, served
 
 
 def test_download_fetches_verifies_and_writes_only_the_missing_files(tmp_path, mirror):

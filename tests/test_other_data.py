@@ -2,16 +2,13 @@
 converted, resized and cropped; the decoded copy kept and made again), the datasets in MNIST's
 format by name (the download through a local HTTP server, the md5s, no network), color, the
 classes named wherever digits were, and the stories end to end on a folder."""
-import functools
 import gzip
 import hashlib
-import http.server
 import os
-import threading
 
 import numpy as np
 import pytest
-from helpers import CGAN, SCRIPT, run_script, script_defaults, write_mnist
+from helpers import CGAN, SCRIPT, http_server, run_script, script_defaults, write_mnist
 from PIL import Image
 
 import input_data
@@ -113,13 +110,8 @@ def publisher(tmp_path):
     """A local HTTP server serving small files in MNIST's format; yields (url, folder)."""
     served = tmp_path / 'served'
     write_mnist(str(served), 120, 30)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f'http://127.0.0.1:{server.server_port}/', served
-    server.shutdown()
-    server.server_close()
+    with http_server(served) as url:
+        yield url, served
 
 
 def md5s(folder):
