@@ -30,7 +30,7 @@ import input_data  # the reference: from tensorflow.examples.tutorials.mnist imp
 batch_size = 100
 lr = 0.0002           # where the reference's decay starts ...
 lr_decay_steps = 500  # ... times lr_decay_rate after every this many D steps
-lr_decay_rate = 0.95  # 1.0: no such decay
+lr_decay_rate = 0.95  # 1.0: no such decay (nor with lr_decay_epochs below, which takes its place)
 train_epoch = 30
 # the networks' size and shape; the defaults are the reference's
 g_width = 256         # channels of G's 7x7 layer; its 14x14 layer has half
@@ -41,7 +41,7 @@ g_dense_layers = 1    # how many such layers, one after another
 d_dense_units = 0     # > 0: a hidden dense layer of this many units before D's output (InfoGAN's D)
 # better samples: the recipe's kit; each default is the reference's
 d_lr_ratio = 1.0      # D's learning rate is lr times this; > 1 lets D learn faster than G (TTUR)
-lr_decay_epochs = 0   # > 0: lr also falls linearly to 0 over the last this many epochs (a shorter run: all of it)
+lr_decay_epochs = 0   # > 0: lr falls linearly to 0 over the last this many epochs instead (a shorter run: all of it)
 minibatch_stddev = False  # D's last layer also sees how much each group of 4 in its batch differs
 ema_decay = 0.0       # > 0 (e.g. 0.999): pictures, samples, scores from G's weights' moving average
 seed = 0              # numpy noise and weight init; the reference seeded from the clock
@@ -143,9 +143,9 @@ def discriminator(x, y_fill, isTrain=True, reuse=False):
 # preprocess
 img_size = 28
 
-# training parameters: lr decays on D's steps, which count global_step
+# training parameters: lr decays on D's steps, which count global_step (unless it falls linearly: lr_decay_epochs)
 global_step = tf.Variable(0, trainable=False)
-lr = tf.train.exponential_decay(lr, global_step, lr_decay_steps, lr_decay_rate, staircase=True)
+lr = tf.train.exponential_decay(lr, global_step, lr_decay_steps, 1.0 if lr_decay_epochs else lr_decay_rate, staircase=True)
 # load MNIST
 mnist = input_data.read_data_sets(data_dir, one_hot=True, reshape=[], source_url=data_url, dataset=dataset,
                                   channels=channels, size=img_size, labelled=True)  # the last four: beyond MNIST

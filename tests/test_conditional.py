@@ -83,6 +83,15 @@ def test_only_Ds_step_counts_the_steps_lr_decays_on(tiny_mnist, tmp_path):
         assert sess.run(ns['lr']) == pytest.approx(0.0002 * 0.95)  # staircase: every 500 D steps
 
 
+def test_a_linear_fall_of_lr_takes_the_place_of_the_references_decay(tiny_mnist, tmp_path):
+    ns, graph = built_graph(tmp_path, f'--data_dir={tiny_mnist}', *SMALL[CDCGAN], '--lr_decay_epochs=20',
+                            script=CDCGAN)
+    with graph.as_default():
+        ns['global_step'].load(5000, ns['sess'])
+        assert ns['sess'].run(ns['lr']) == pytest.approx(0.0002)  # no staircase: lr_scale alone falls
+        assert ns['sess'].run(ns['lr_scale']) == 1.0
+
+
 def test_the_fixed_grid_asks_row_d_for_digit_d_with_one_noise_a_column():
     with tf.Graph().as_default():
         z, y = tf.placeholder(tf.float32, (None, 1, 1, 100)), tf.placeholder(tf.float32, (None, 1, 1, 10))
