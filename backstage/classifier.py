@@ -186,10 +186,12 @@ def load_judge(data):
         if shipped is not None:
             return shipped
         cache, learned_from, name = 'mnist_classifier.npz', '', 'an MNIST classifier trained on this machine'
+        training = 'an MNIST classifier on this machine'
     else:
         learned = hashlib.md5(np.ascontiguousarray(data.train.images)).hexdigest()
         cache, learned_from = 'classifier.npz', f'{data.source}: {learned}'
         name = f'the classifier trained on the images of {data.source}'
+        training = f'a classifier on the images of {data.source}'
     path = os.path.join(data.folder, cache)
     wanted = version(as_images(data.train.images[:1]).shape[-1], len(data.classes), learned_from)
     try:
@@ -199,7 +201,7 @@ def load_judge(data):
             return Judge(weights, f'{name} ({path})')
         print(f'{path} holds a classifier trained otherwise or on other data; training a new one')
     except FileNotFoundError:
-        print(f'training {name} for the quality figures (once, some minutes; kept in {path})')
+        print(f'training {training} for the quality figures (once, some minutes; kept in {path})')
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         print(f'{path} is damaged ({type(e).__name__}); training a new classifier')
     weights = dict(train_classifier(data, say=lambda line: None), version=np.array(wanted))
