@@ -157,7 +157,7 @@ def test_a_folder_of_classes_is_scored_by_a_classifier_of_its_own(classes, monke
     judge = classifier.load_judge(data)
     path = os.path.join(classes, image_folder.CACHE, 'classifier.npz')
     assert judge.name == f'the classifier trained on the images of {data.source} ({path})'
-    assert judge.classes == 2 and os.path.exists(path) and 'training the classifier' in capsys.readouterr().out
+    assert judge.classes == 2 and os.path.exists(path) and 'training a classifier on the images of' in capsys.readouterr().out
     monkeypatch.setattr(classifier, 'train_classifier', lambda *a, **k: pytest.fail('trained again'))
     assert np.array_equal(classifier.load_judge(data).weights['out_kernel'], judge.weights['out_kernel'])
     figures = mnist_score.score_images((data.train.images - 0.5) / 0.5, data, judge)
