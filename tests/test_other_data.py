@@ -50,15 +50,21 @@ def classes(tmp_path):
 
 
 def test_a_folder_of_classes_is_read_as_imagefolder_reads_it(classes):
+    images, labels, names = image_folder.read_folder(classes, 28, 1)
+    assert names == ['a', 'b'] and list(labels) == [0] * 7 + [1] * 6  # sorted folder names, then file names
+    values = np.round(images[:, 0, 0, 0] * 255)
+    assert list(values[7:]) == [0, 10, 20, 30, 40, 50] and values[1] == 20 and values[4] == 50  # each kind decoded
     data = input_data.read_data_sets(classes, one_hot=True, labelled=True)
     assert data.classes == ['a', 'b'] and data.source == f'the folder {os.path.abspath(classes)}'
     assert data.train.images.shape == (13, 784) and data.train.images.dtype == np.float32
     assert 0 <= data.train.images.min() and data.train.images.max() <= 1
-    assert list(data.train.labels.argmax(1)) == [0] * 7 + [1] * 6  # sorted folder names, then file names
     assert data.test is data.train and len(data.validation.images) == 0
     assert data.folder == os.path.join(classes, image_folder.CACHE)
-    values = np.round(data.train.images.reshape(13, 28, 28)[:, 0, 0] * 255)
-    assert list(values[7:]) == [0, 10, 20, 30, 40, 50] and values[1] == 20 and values[4] == 50  # each kind decoded
+    # each image with its label, in one fixed order that mixes the classes, as MNIST's files come
+    mixed = data.train.labels.argmax(1)
+    assert sorted(zip(map(bytes, data.train.images), mixed)) == sorted(zip(map(bytes, images.reshape(13, 784)), labels))
+    assert list(mixed) != sorted(mixed)
+    assert np.array_equal(input_data.read_data_sets(classes).train.images, data.train.images)  # the same each time
     color = input_data.read_data_sets(classes, reshape=False, channels=3)
     assert color.train.images.shape == (13, 28, 28, 3)
     assert np.allclose(color.train.images[..., 0], color.train.images[..., 2], atol=2 / 255)  # gray, in RGB
