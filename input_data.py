@@ -223,9 +223,11 @@ def folder_data_sets(train_dir, one_hot, reshape, dataset, channels, size, label
                         f"a conditional story learns to draw each of two classes or more. Put each "
                         f"class's images in a subfolder of its own (its name the class's), or train "
                         f"gan_mnist.py or dcgan_mnist.py on it.")
-    mixed = np.random.default_rng(0).permutation(len(images))  # one fixed order, the classes mixed as
-    images, labels = images[mixed], None if labels is None else labels[mixed]  # in MNIST's files: see every
-    if reshape:  # class in each batch of a loop that slices in order, and in the first N of them
+    # one fixed order that mixes the classes, as MNIST's files do: a loop that slices its batches in
+    # order (the references') sees every class in each, and so do the first N images
+    mixed = np.random.default_rng(0).permutation(len(images))
+    images, labels = images[mixed], None if labels is None else labels[mixed]
+    if reshape:
         images = images.reshape(len(images), -1)
     if labels is not None and one_hot:
         labels = np.eye(len(classes), dtype=np.float32)[labels]
