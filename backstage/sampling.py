@@ -220,13 +220,18 @@ def scorable(G_sample):
     return tf.image.resize_area(G_sample, [28, 28])
 
 
+def no_scores(data):
+    """The line for data without classes, which no classifier can learn to judge."""
+    return f"no scores: {data.source} has no classes (no subfolders) for a classifier to learn"
+
+
 def quality_figures(G_scored, data, n, epoch, settings):
     """Classifier score and Fréchet distance of n samples of G_scored (a Drawn of scorable's),
     with the real-data ceiling, printed; for a conditional G, its label accuracy too. By the
     judge of the data (read_data_sets' result); None, said in a line, when it has no classes."""
     judge = classifier.load_judge(data)
     if judge is None:
-        print(f"no scores: {data.source} has no classes (no subfolders) for a classifier to learn")
+        print(no_scores(data))
         return None
     drawn = list(G_scored.chunks(G_scored.sample, np.random.default_rng(settings['seed'] + epoch), chunk_sizes(n)))
     images = np.concatenate([images for images, _ in drawn])

@@ -75,7 +75,7 @@ class TrainingRun:
         check_against_data(settings, len(data.train.images))
         bfloat16.say_if_it_may_not_pay(settings['precision'], sess.graph)  # bfloat16 without AMX
         if data.classes is None and settings['eval_samples']:
-            print(f'no scores: {data.source} has no classes (no subfolders) for a classifier to learn')
+            print(sampling.no_scores(data))
         self.n_batches = len(data.train.images) // settings['batch_size']
         results_folder.prepare(self.results_dir)
         self.lock, self.stop = results_folder.lock(self.results_dir), None  # Ctrl-C's handling: from start()
