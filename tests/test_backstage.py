@@ -1,6 +1,6 @@
 """The backstage rooms on their own, without the script: the results folder, checkpoints with
 their run state, the check that a saved run is the same run, Ctrl-C, TensorBoard summaries, the
-grid."""
+grid, the leaky ReLU."""
 import os
 import re
 import signal
@@ -14,7 +14,14 @@ import tensorflow.compat.v1 as tf
 from helpers import DCGAN, SCRIPT, script_defaults
 
 import input_data
-from backstage import pictures, results_folder, sampling, stop_request, training_run
+from backstage import (
+    layers,
+    pictures,
+    results_folder,
+    sampling,
+    stop_request,
+    training_run,
+)
 from backstage.checkpoints import Checkpoints, check_same_run, older_name
 from configurator import InputError, run_settings
 
@@ -201,6 +208,19 @@ def test_a_run_an_error_ended_in_a_kernel_hands_ctrl_c_back(capsys):
         assert signal.getsignal(signal.SIGINT) is kernels_own and stop_request.StopRequest.installed is None
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def test_lrelu_is_the_references_leaky_relu_forward_and_back_in_one_op_each_way():
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.standard_normal(1000), [0.0, -0.0, 1e-40, -1e-40]]).astype(np.float32)
+    upstream = rng.standard_normal(len(values)).astype(np.float32)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        X = tf.constant(values)
+        ours, references = layers.lrelu(X, 0.2), tf.maximum(0.2 * X, X)
+        grads = [tf.gradients(y, X, upstream)[0] for y in (ours, references)]
+        (ours_, references_), (ours_grad, references_grad) = sess.run([[ours, references], grads])
+    assert np.array_equal(ours_, references_) and np.array_equal(ours_grad, references_grad)  # at 0 too
+    assert (ours.op.type, grads[0].op.type) == ('LeakyRelu', 'LeakyReluGrad')
 
 
 def test_summaries_made_from_values():

@@ -90,9 +90,9 @@ def test_bfloat16_computes_the_products_in_bfloat16_and_saves_the_same_variables
         statistics = {tf.as_dtype(node.attr['U'].type) for node in ran_nodes(ns16, ns16['D_loss'])
                       if 'FusedBatchNorm' in node.op}
         assert statistics == {tf.float32}
-        assert tf.bfloat16 in types_of(d_step16, ['Maximum'])  # leaky ReLU: the element-wise work too
+        assert tf.bfloat16 in types_of(d_step16, ['LeakyRelu'])  # leaky ReLU: the element-wise work too
     else:  # gan_mnist.py's dense layers cast their products only
-        assert types_of(d_step16, ['Relu', 'Maximum', 'Tanh', 'Sigmoid']) == {tf.float32}
+        assert types_of(d_step16, ['Relu', 'LeakyRelu', 'Tanh', 'Sigmoid']) == {tf.float32}
 
 
 @pytest.mark.parametrize('script', NETWORKS)
