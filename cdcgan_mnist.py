@@ -150,7 +150,7 @@ lr = tf.train.exponential_decay(lr, global_step, lr_decay_steps, 1.0 if lr_decay
 mnist = input_data.read_data_sets(data_dir, one_hot=True, reshape=[], source_url=data_url, dataset=dataset,
                                   channels=channels, size=img_size, labelled=True)  # the last four: beyond MNIST
 n_classes = len(mnist.classes)  # MNIST's 10 digits, or another data set's classes
-onehot = np.eye(n_classes)
+onehot = np.eye(n_classes).astype(np.float32)  # float32 as the placeholders: G's label planes (3 MB a step) go in unconverted
 
 tf.set_random_seed(seed)  # weight init
 
