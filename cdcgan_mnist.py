@@ -7,7 +7,7 @@ through tf.compat.v1, in the reference's order; each extra (resume, Ctrl-C, Tens
 scoring) is one call into the modules gan_mnist.py uses. Departures: G's labels are drawn from 0
 to 9 (the reference's stopped at 8: numpy's randint excludes its high end), and the losses recorded are
 those the two training steps return (the reference evaluated all three again after them). The
-defaults are the reference's networks, a GPU's work (some 5 minutes an epoch on 2 CPU cores);
+defaults are the reference's networks, a GPU's work (4-5 minutes an epoch on 2 CPU cores);
 config/cdcgan_cpu.py trains on a CPU.
 
     python cdcgan_mnist.py                      # the reference: 30 epochs (a GPU's job)

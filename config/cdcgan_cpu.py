@@ -1,7 +1,7 @@
 # The cDCGAN on 2 CPU cores: the DCGAN preset's networks (config/dcgan_cpu.py) with the
 # reference's label inputs, z beside the one-hot label in G and ten label planes beside D's image,
 # and its lr falling to 0 over 20 epochs (10 drew as well but left a distance of 1.75-1.93, not
-# 1.5; docs/experiments.md). 27-30 minutes on 2 cores of a Xeon with AMX, 18-20 in bfloat16. Run with
+# 1.5; docs/experiments.md). 24-26 minutes on 2 cores of a Xeon with AMX, 16-18 in bfloat16. Run with
 #   python cdcgan_mnist.py config/cdcgan_cpu.py     (any --name=value after it has the last word)
 g_width = 64          # G: 64 channels at 7x7, 32 at 14x14
 d_width = 64          # D: 32 channels at 14x14, 64 at 7x7
